@@ -1,0 +1,67 @@
+# GridPatrol: `make run` serves the demo, `make test` runs every test. See README.md.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := app
+export SPATIALITE_LIBRARY_PATH ?= mod_spatialite
+PO := $(wildcard translations/*/LC_MESSAGES/messages.po)
+MO := $(PO:.po=.mo)
+
+.PHONY: run test lint format bench translations extract-messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.requirements: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.requirements-dev: requirements-dev.txt requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.requirements
+
+%.mo: %.po | $(VENV)/.requirements
+	$(BIN)/pybabel compile -q -i $< -o $@
+
+translations: $(MO)
+
+instance/secret_key:
+	mkdir -p instance
+	$(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $@
+	chmod 600 $@
+
+# Serve the Changji demo on http://127.0.0.1:5000 (plain HTTP on loopback: cookies not Secure).
+run: $(VENV)/.requirements translations instance/secret_key
+	scripts/system-packages.sh run
+	GRIDPATROL_SECRET_KEY=$$(cat instance/secret_key) $(BIN)/flask db upgrade
+	GRIDPATROL_SECRET_KEY=$$(cat instance/secret_key) $(BIN)/flask demo load --if-empty
+	GRIDPATROL_SECRET_KEY=$$(cat instance/secret_key) GRIDPATROL_SESSION_COOKIE_SECURE=false \
+		$(BIN)/gunicorn --bind 127.0.0.1:5000 --workers 2 --threads 4 --access-logfile - 'app:create_app()'
+
+# Every test, on SpatiaLite and PostGIS, browser tests included.
+test: $(VENV)/.requirements-dev translations
+	scripts/system-packages.sh test
+	GRIDPATROL_TEST_POSTGRES=$$(scripts/test-postgres.sh) GRIDPATROL_REQUIRE_POSTGIS=1 \
+		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.requirements-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(VENV)/.requirements-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Benchmarks (not part of make test): writes docs/benchmarks.md.
+bench: $(VENV)/.requirements-dev translations
+	scripts/system-packages.sh bench
+	GRIDPATROL_TEST_POSTGRES=$$(scripts/test-postgres.sh) $(BIN)/python -m bench
+
+extract-messages: $(VENV)/.requirements
+	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -q -i translations/messages.pot -d translations --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) test-artifacts .pytest_cache

@@ -1,0 +1,196 @@
+"""create_app(): configuration, extensions, blueprints and CLI. The only wiring point."""
+
+import os
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import Flask, has_request_context, request
+from flask_babel import get_locale
+from flask_login import current_user
+
+from extensions import babel, configure_engine, csrf, db, limiter, login_manager, migrate
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+DEFAULTS = {
+    # Time and language: stored in UTC, shown in China Standard Time; zh_CN first, English second.
+    "TIMEZONE": "Asia/Shanghai",
+    "BABEL_DEFAULT_LOCALE": "zh_CN",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+    "BABEL_TRANSLATION_DIRECTORIES": os.path.join(HERE, "translations"),
+    "LANGUAGES": ["zh_CN", "en"],
+    # Map tiles (WGS-84 / Web Mercator): OpenStreetMap by default; Tianditu with a key works too.
+    "TILE_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+    "TILE_ATTRIBUTION": "© OpenStreetMap contributors",
+    "TILE_MAX_ZOOM": 18,
+    # Sessions and cookies. SESSION_COOKIE_SECURE must stay true behind HTTPS.
+    "SESSION_COOKIE_SECURE": True,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
+    # A supervisor may keep a form open for hours in the field.
+    "WTF_CSRF_TIME_LIMIT": 12 * 3600,
+    # Log-in rate limits; storage is per process by default, use redis:// with several servers.
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "LOGIN_LIMIT_PER_ADDRESS": "30 per minute; 300 per hour",
+    "LOGIN_LIMIT_PER_ACCOUNT": "5 per minute; 20 per hour",
+    # Public disclosure page (RULES §1 art. 19): which contact is shown, and the national hotline.
+    "DISCLOSURE_CONTACT": "office_phone",  # office_phone | mobile | none
+    "COMPLAINT_HOTLINE": "12369",
+    # Key grids (重点网格) around air-quality stations.
+    "KEY_GRID_RADIUS_M": 3000,
+    "SPATIALITE_LIBRARY_PATH": "mod_spatialite",
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
+}
+
+
+def create_app(test_config=None):
+    """Build the application: defaults, then GRIDPATROL_* environment, then test_config."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("GRIDPATROL")
+    if os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    if test_config:
+        app.config.from_mapping(test_config)
+    app.config.setdefault(
+        "SQLALCHEMY_DATABASE_URI",
+        "sqlite:///" + os.path.join(app.instance_path, "gridpatrol.db"),
+    )
+    _check_config(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_hooks(app)
+    return app
+
+
+def _check_config(app):
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError(
+            "GRIDPATROL_SECRET_KEY is not set. Generate one with "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'` and export it "
+            "(`make run` keeps one in instance/secret_key)."
+        )
+    if app.config["DISCLOSURE_CONTACT"] not in ("office_phone", "mobile", "none"):
+        raise RuntimeError("GRIDPATROL_DISCLOSURE_CONTACT must be office_phone, mobile or none")
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite"):
+        from extensions import sqlite_module
+
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options["module"] = sqlite_module()
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    elif uri.startswith("postgresql://"):
+        # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
+        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.split("://", 1)[1]
+
+
+def _init_extensions(app):
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(app)
+    migrate.init_app(app, db, directory=os.path.join(HERE, "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
+    login_manager.init_app(app)
+
+
+def _register_blueprints(app):
+    from desk.views import bp as desk_bp
+    from grid import cli as grid_cli
+    from grid.auth import bp as auth_bp
+    from grid.people import bp as people_bp
+    from grid.views import bp as grid_bp
+    from grid.views import public_bp
+
+    for bp in (desk_bp, auth_bp, grid_bp, public_bp, people_bp):
+        app.register_blueprint(bp)
+    grid_cli.register(app)
+
+
+def _select_locale():
+    if not has_request_context():
+        return None
+    chosen = None
+    if current_user.is_authenticated:
+        chosen = current_user.locale
+    chosen = chosen or request.cookies.get("lang")
+    if chosen in _config_languages():
+        return chosen
+    return None
+
+
+def _config_languages():
+    from flask import current_app
+
+    return current_app.config["LANGUAGES"]
+
+
+def _select_timezone():
+    from flask import current_app
+
+    return current_app.config["TIMEZONE"]
+
+
+def _content_security_policy(app):
+    tiles = urlsplit(app.config["TILE_URL"].replace("{s}", "a"))
+    tile_origin = f"{tiles.scheme}://{tiles.netloc}" if tiles.netloc else ""
+    if "{s}" in app.config["TILE_URL"]:
+        tile_origin = tile_origin.replace("://a.", "://*.")
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            f"img-src 'self' data: blob: {tile_origin}".strip(),
+            "connect-src 'self'",
+            "worker-src 'self'",
+            "manifest-src 'self'",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+def _register_hooks(app):
+    csp = _content_security_policy(app)
+
+    @app.after_request
+    def _security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", csp)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self)")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if request.headers.get("HX-Request"):
+            response.vary.add("HX-Request")
+        return response
+
+    @app.teardown_request
+    def _rollback_on_error(exc):
+        if exc is not None:
+            db.session.rollback()
+
+    from desk.assets import asset_url
+    from grid.access import current_scope
+    from grid.labels import register as register_labels
+
+    register_labels(app)
+    app.jinja_env.globals.update(asset_url=asset_url, current_scope=current_scope)
+
+    @app.context_processor
+    def _layout_globals():
+        return {"locale": str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"])}
+
+    from desk.errors import register_error_handlers
+
+    register_error_handlers(app)

@@ -1,0 +1,53 @@
+"""Error pages: a clear message in the user's language, as a page, a fragment or JSON."""
+
+from flask import jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+MESSAGES = {
+    400: lambda: _("The request could not be understood."),
+    403: lambda: _("You do not have access to this page."),
+    404: lambda: _("This page does not exist, or you cannot see it."),
+    405: lambda: _("This action is not allowed here."),
+    413: lambda: _("The upload is too large."),
+    429: lambda: _("Too many attempts. Please wait a moment and try again."),
+    500: lambda: _("Something went wrong on the server. Nothing was saved."),
+}
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json" or request.is_json
+
+
+def render_error(code: int, message: str):
+    if _wants_json():
+        return jsonify(error=code, message=message), code
+    template = "errors/_error.html" if request.headers.get("HX-Request") else "errors/error.html"
+    return render_template(template, code=code, message=message), code
+
+
+def register_error_handlers(app):
+    @app.errorhandler(CSRFError)
+    def _csrf(exc):
+        return render_error(
+            400,
+            _(
+                "The form has expired or was not sent from this site. "
+                "Reload the page and try again."
+            ),
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(exc):
+        code = exc.code or 500
+        text = MESSAGES.get(code)
+        return render_error(code, text() if text else exc.description)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc):
+        from extensions import db
+
+        db.session.rollback()
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return render_error(500, MESSAGES[500]())

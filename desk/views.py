@@ -1,0 +1,137 @@
+"""The front door: each person's home page, and the installable app shell around every page."""
+
+import json
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from desk.assets import SHELL_FILES, asset_url, shell_version
+from extensions import csrf, db
+from grid.access import current_scope
+from grid.models import Grid, GridKind, Membership, Role, active_on_clause
+from grid.services import local_today
+
+bp = Blueprint("desk", __name__)
+
+
+@bp.route("/")
+@login_required
+def home():
+    """What the signed-in person holds and looks after, with counts."""
+    scope = current_scope()
+    grid_ids = sorted({p.grid_id for p in scope.posts})
+    children, supervisors = {}, {}
+    if grid_ids:
+        children = dict(
+            db.session.execute(
+                sa.select(Grid.parent_id, sa.func.count(Grid.id))
+                .where(Grid.parent_id.in_(grid_ids), Grid.kind != GridKind.KEY)
+                .group_by(Grid.parent_id)
+            ).all()
+        )
+        supervisors = dict(
+            db.session.execute(
+                sa.select(Membership.grid_id, sa.func.count(Membership.id))
+                .where(
+                    Membership.grid_id.in_(grid_ids),
+                    Membership.role == Role.SUPERVISOR,
+                    active_on_clause(local_today()),
+                )
+                .group_by(Membership.grid_id)
+            ).all()
+        )
+    return render_template(
+        "desk/home.html", posts=scope.posts, children=children, supervisors=supervisors
+    )
+
+
+@bp.route("/offline")
+def offline():
+    """Shown by the service worker when a page is neither reachable nor cached."""
+    return render_template("desk/offline.html")
+
+
+@bp.route("/lang", methods=["POST"])
+def set_language():
+    """Switch the interface language; remembered in a cookie and on the account."""
+    lang = request.form.get("lang", "")
+    back = request.referrer or url_for("desk.home")
+    if not back.startswith(request.host_url):
+        back = url_for("desk.home")
+    response = redirect(back)
+    if lang in current_app.config["LANGUAGES"]:
+        response.set_cookie(
+            "lang",
+            lang,
+            max_age=365 * 86400,
+            samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+            httponly=True,
+        )
+        if current_user.is_authenticated:
+            current_user.locale = lang
+            db.session.commit()
+    return response
+
+
+@bp.route("/manifest.webmanifest")
+def manifest():
+    """The web app manifest: installable, standalone, with plain and maskable icons."""
+    data = {
+        "name": "网格巡查 GridPatrol",
+        "short_name": "网格巡查",
+        "description": _("Environmental supervision grid: patrols, problems and alerts"),
+        "lang": "zh-CN",
+        "start_url": url_for("desk.home"),
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "portrait",
+        "theme_color": "#0b6e4f",
+        "background_color": "#ffffff",
+        "icons": [
+            {"src": asset_url("icons/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+            {"src": asset_url("icons/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+            {
+                "src": asset_url("icons/icon-maskable-512.png"),
+                "sizes": "512x512",
+                "type": "image/png",
+                "purpose": "maskable",
+            },
+        ],
+    }
+    response = Response(json.dumps(data, ensure_ascii=False), mimetype="application/manifest+json")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.route("/sw.js")
+@csrf.exempt
+def service_worker():
+    """The service worker, from the site root so that it controls every page."""
+    precache = [url_for("desk.offline"), url_for("desk.manifest")]
+    precache += [asset_url(name) for name in SHELL_FILES]
+    env = current_app.jinja_env
+    sources = [
+        env.loader.get_source(env, name)[0]
+        for name in ("desk/sw.js", "desk/offline.html", "base.html")
+    ]
+    body = render_template(
+        "desk/sw.js",
+        precache=precache,
+        offline_url=url_for("desk.offline"),
+        version=shell_version(*sources),
+    )
+    response = Response(body, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = "/"
+    return response

@@ -1,0 +1,187 @@
+"""Who may see and change what: the one place that decides it.
+
+A person sees the subtrees of the grids they hold a post in (a sub-grid head: of the child grids
+they cover); posts in the level-1 grid therefore see everything. Administrators manage people and
+posts in their subtree; office staff and administrators of a level-1 or level-2 grid keep its
+complaint channels. Grids are public facts, so a refusal on a grid is 403; a person outside one's
+reach is 404, so that their existence does not leak.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+import sqlalchemy as sa
+from flask import abort, g
+from flask_login import current_user
+
+from extensions import db
+from grid.models import (
+    Grid,
+    Membership,
+    Role,
+    User,
+    active_on_clause,
+    membership_cover,
+    subtree_clause,
+)
+from grid.services import local_today
+
+
+class Action(StrEnum):
+    VIEW = "view"
+    MANAGE_PEOPLE = "manage_people"
+    MANAGE_CHANNELS = "manage_channels"
+
+
+@dataclass(frozen=True)
+class Post:
+    """One of the current user's posts, as the layout and home page show it."""
+
+    membership_id: int
+    role: str
+    full_time: bool | None
+    grid_id: int
+    grid_name: str
+    grid_level: int
+    grid_kind: str
+    grid_path: str
+
+
+@dataclass(frozen=True)
+class Scope:
+    user_id: int | None
+    posts: tuple[Post, ...]
+    view_paths: tuple[str, ...]
+    admin_paths: tuple[str, ...]
+    channel_paths: tuple[str, ...]
+
+    @property
+    def everything(self) -> bool:
+        return any(p.count("/") == 2 for p in self.view_paths)  # "/<root id>/"
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.admin_paths)
+
+    def sees(self, path: str) -> bool:
+        return any(path.startswith(p) for p in self.view_paths)
+
+    def allows(self, action: Action, grid: Grid) -> bool:
+        if action == Action.VIEW:
+            return self.sees(grid.path)
+        if action == Action.MANAGE_PEOPLE:
+            return any(grid.path.startswith(p) for p in self.admin_paths)
+        if action == Action.MANAGE_CHANNELS:
+            return grid.level in (1, 2) and any(grid.path.startswith(p) for p in self.channel_paths)
+        return False
+
+    def grid_clause(self):
+        """SQL condition on Grid: the grids this scope sees."""
+        if not self.view_paths:
+            return sa.false()
+        return sa.or_(*(subtree_clause(p) for p in _outermost(self.view_paths)))
+
+    def admin_clause(self):
+        if not self.admin_paths:
+            return sa.false()
+        return sa.or_(*(subtree_clause(p) for p in _outermost(self.admin_paths)))
+
+
+def _outermost(paths) -> list[str]:
+    ordered = sorted(set(paths), key=len)
+    kept: list[str] = []
+    for p in ordered:
+        if not any(p.startswith(k) for k in kept):
+            kept.append(p)
+    return kept
+
+
+EMPTY = Scope(None, (), (), (), ())
+
+
+def scope_for(user: User, day: date) -> Scope:
+    """The scope of `user` from the posts they hold on `day` (two small queries)."""
+    rows = db.session.execute(
+        sa.select(
+            Membership.id,
+            Membership.role,
+            Membership.full_time,
+            Grid.id,
+            Grid.name,
+            Grid.level,
+            Grid.kind,
+            Grid.path,
+        )
+        .join(Grid, Grid.id == Membership.grid_id)
+        .where(Membership.user_id == user.id, active_on_clause(day))
+        .order_by(Grid.level, Grid.path, Membership.role)
+    ).all()
+    posts = tuple(Post(*row) for row in rows)
+    view, admin, channels = [], [], []
+    subheads = [p.membership_id for p in posts if p.role == Role.SUBHEAD]
+    if subheads:
+        view.extend(
+            db.session.scalars(
+                sa.select(Grid.path)
+                .join(membership_cover, membership_cover.c.grid_id == Grid.id)
+                .where(membership_cover.c.membership_id.in_(subheads))
+            )
+        )
+    for p in posts:
+        if p.role != Role.SUBHEAD:
+            view.append(p.grid_path)
+        if p.role == Role.ADMIN:
+            admin.append(p.grid_path)
+        if p.role in (Role.ADMIN, Role.OFFICE):
+            channels.append(p.grid_path)
+    return Scope(user.id, posts, tuple(view), tuple(admin), tuple(channels))
+
+
+def current_scope() -> Scope:
+    """The signed-in user's scope, computed once per request."""
+    if not current_user.is_authenticated:
+        return EMPTY
+    if "scope" not in g:
+        g.scope = scope_for(current_user, local_today())
+    return g.scope
+
+
+def grid_or_abort(grid_id: int, action: Action = Action.VIEW) -> Grid:
+    """The grid, if the current user may do `action` on it; 404 if none, else 403."""
+    grid = db.session.get(Grid, grid_id)
+    if grid is None:
+        abort(404)
+    if not current_scope().allows(action, grid):
+        abort(403)
+    return grid
+
+
+def visible_people_clause(scope: Scope):
+    """Users an administrator may manage: those with any post (past or present) in their
+    subtree, and those they created who have no post yet."""
+    if not scope.admin_paths:
+        return User.id == scope.user_id
+    posted = (
+        sa.select(Membership.user_id)
+        .join(Grid, Grid.id == Membership.grid_id)
+        .where(scope.admin_clause())
+    )
+    unposted = ~sa.exists().where(Membership.user_id == User.id)
+    mine = User.created_by_id == scope.user_id
+    if scope.everything:
+        return sa.true()
+    return sa.or_(User.id.in_(posted), sa.and_(unposted, mine), User.id == scope.user_id)
+
+
+def person_or_404(user_id: int) -> User:
+    """A person the current administrator may manage; anything else is 404."""
+    scope = current_scope()
+    if not scope.is_admin:
+        abort(404)
+    user = db.session.scalar(
+        sa.select(User).where(User.id == user_id, visible_people_clause(scope))
+    )
+    if user is None:
+        abort(404)
+    return user

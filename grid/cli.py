@@ -1,0 +1,234 @@
+"""`flask grid ...`, `flask users ...` and `flask demo load`."""
+
+import sys
+from datetime import date
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from extensions import db
+from grid import services
+from grid.imports import CRS_CHOICES, ImportRejected, parse_boundaries, parse_divisions
+from grid.models import GeomSource, Grid, Role
+
+grid_cli = AppGroup("grid", help="The grid tree: divisions, boundaries, lookups, staffing.")
+users_cli = AppGroup("users", help="People and their posts.")
+demo_cli = AppGroup("demo", help="The Changji demonstration data.")
+
+
+def _reject(exc: ImportRejected) -> None:
+    db.session.rollback()
+    click.echo(f"Rejected, nothing was imported ({len(exc.problems)} problem(s)):", err=True)
+    for where, what in exc.problems[:50]:
+        click.echo(f"  {where}: {what}", err=True)
+    if len(exc.problems) > 50:
+        click.echo(f"  ... and {len(exc.problems) - 50} more", err=True)
+    sys.exit(1)
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            return fh.read()
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{path} is not UTF-8 text: {exc}") from exc
+
+
+@grid_cli.command("import-divisions")
+@click.argument("csv_path", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--skip-prefix",
+    multiple=True,
+    help="Leave out units whose name starts with this (and all below them), "
+    "e.g. 兵团 for units the prefecture does not administer.",
+)
+def import_divisions_command(csv_path, skip_prefix):
+    """Import administrative divisions from CSV (code,name,level,parent_code)."""
+    existing = {
+        g.code: g.level for g in db.session.scalars(db.select(Grid).where(Grid.code.is_not(None)))
+    }
+    try:
+        rows, skipped = parse_divisions(_read(csv_path), existing, skip_prefix)
+        result = services.import_divisions(rows, skipped=len(skipped))
+    except ImportRejected as exc:
+        _reject(exc)
+    db.session.commit()
+    click.echo(
+        f"Divisions: {result.added} added, {result.renamed} renamed, "
+        f"{result.unchanged} unchanged, {result.skipped} left out."
+    )
+
+
+@grid_cli.command("import-boundaries")
+@click.argument("geojson_path", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--level", type=click.IntRange(1, 4), required=True, help="Grid level the features belong to."
+)
+@click.option(
+    "--crs",
+    type=click.Choice(CRS_CHOICES),
+    required=True,
+    help="Datum of the file: gcj02 (Amap/DataV) is converted to WGS-84.",
+)
+@click.option(
+    "--source",
+    type=click.Choice([s.value for s in GeomSource]),
+    default="imported",
+    show_default=True,
+    help="Where the boundaries come from.",
+)
+@click.option(
+    "--code-property",
+    default=None,
+    help="Feature property holding the administrative code (default adcode or code).",
+)
+def import_boundaries_command(geojson_path, level, crs, source, code_property):
+    """Attach boundaries from a GeoJSON FeatureCollection to existing grids (all or nothing)."""
+    try:
+        features = parse_boundaries(_read(geojson_path), crs, code_property)
+        count = services.import_boundaries(
+            features, level, source, note=geojson_path.rsplit("/", 1)[-1][:200]
+        )
+    except ImportRejected as exc:
+        _reject(exc)
+    db.session.commit()
+    click.echo(
+        f"Boundaries: {count} grid(s) at level {level} updated "
+        f"({'converted from GCJ-02' if crs == 'gcj02' else 'WGS-84'})."
+    )
+
+
+@grid_cli.command("locate")
+@click.argument("lon", type=float)
+@click.argument("lat", type=float)
+def locate_command(lon, lat):
+    """Print the grids containing a WGS-84 point."""
+    for level in (2, 3, 4):
+        g = services.locate(lon, lat, level)
+        click.echo(f"level {level}: " + (f"{g.name} ({g.code or g.id})" if g else "-"))
+
+
+@grid_cli.command("staffing")
+@click.argument("code", required=False)
+def staffing_command(code):
+    """List staffing warnings (RULES §1) under a grid (default: the whole prefecture)."""
+    from grid.labels import finding_text
+
+    root = services.grid_by_code(code) if code else services.root_grid()
+    if root is None:
+        raise click.ClickException(f"no grid with code {code}")
+    report = services.staffing_report(root, services.local_today())
+    for item in report:
+        for f in item.findings:
+            click.echo(f"{f.severity:8} L{item.level} {item.name}: {finding_text(f)}")
+    click.echo(f"{sum(len(r.findings) for r in report)} finding(s) in {len(report)} grid(s).")
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--name", required=True, help="The person's name as published.")
+@click.option("--mobile", default=None)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option(
+    "--admin-of",
+    "admin_of",
+    default=None,
+    help="Code (or id) of a level-1 or level-2 grid to make them administrator of.",
+)
+def create_user_command(username, name, mobile, password, admin_of):
+    """Create a user, optionally as administrator of a grid."""
+    try:
+        user = services.create_user(username, name, password, mobile=mobile)
+        if admin_of:
+            grid = _grid(admin_of)
+            services.appoint(user, grid, Role.ADMIN, services.local_today())
+    except services.ServiceError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"Created {user.username}" + (f", administrator of {admin_of}" if admin_of else ""))
+
+
+@users_cli.command("appoint")
+@click.argument("login")
+@click.argument("grid_ref")
+@click.argument("role", type=click.Choice([r.value for r in Role]))
+@click.option("--full-time/--part-time", default=None, help="For supervisors.")
+@click.option("--from", "started_on", type=click.DateTime(["%Y-%m-%d"]), default=None)
+@click.option("--title", default=None)
+@click.option("--covers", multiple=True, help="Child grid code (sub-grid heads), repeatable.")
+def appoint_command(login, grid_ref, role, full_time, started_on, title, covers):
+    """Give LOGIN a post in the grid GRID_REF (code or id)."""
+    user = services.find_login(login)
+    if user is None:
+        raise click.ClickException(f"no user {login}")
+    try:
+        services.appoint(
+            user,
+            _grid(grid_ref),
+            role,
+            started_on.date() if started_on else services.local_today(),
+            full_time=full_time,
+            title=title,
+            covers=[_grid(c) for c in covers],
+        )
+    except services.ServiceError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo("Done.")
+
+
+def _grid(ref: str) -> Grid:
+    grid = (
+        services.grid_by_code(ref)
+        if len(ref) == 12
+        else (db.session.get(Grid, int(ref)) if ref.isdigit() else None)
+    )
+    if grid is None:
+        raise click.ClickException(f"no grid {ref}")
+    return grid
+
+
+@demo_cli.command("load")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database holds grids.")
+@click.option("--data-dir", default=None, help="Folder with the Changji public data.")
+@click.option(
+    "--today",
+    "today",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Date the demo posts start from (default: a year before today).",
+)
+def demo_load_command(if_empty, data_dir, today):
+    """Load the Changji demo: real divisions and county boundaries, synthetic villages,
+    fictional people."""
+    from grid import demo
+
+    if services.root_grid() is not None:
+        if not if_empty:
+            raise click.ClickException("The database already holds a grid; use an empty database.")
+        click.echo("The database already holds a grid; demo not loaded again.")
+        _print_logins()
+        return
+    data_dir = data_dir or current_app.config.get("DEMO_DATA_DIR") or demo.default_data_dir()
+    start = today.date() if today else date(services.local_today().year - 1, 1, 1)
+    summary = demo.load(data_dir, start, echo=click.echo)
+    db.session.commit()
+    click.echo(summary)
+    _print_logins()
+
+
+def _print_logins():
+    from grid import demo
+
+    click.echo(f"Demo log-ins (password {demo.DEMO_PASSWORD}):")
+    for login, what in demo.demo_logins():
+        click.echo(f"  {login:10} {what}")
+
+
+def register(app):
+    app.cli.add_command(grid_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)

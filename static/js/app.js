@@ -1,0 +1,36 @@
+/* GridPatrol: the small amount of script every page needs. No inline script anywhere (CSP). */
+(function () {
+  'use strict';
+  var swUrl = document.currentScript && document.currentScript.dataset.sw;
+
+  if ('serviceWorker' in navigator && swUrl) {
+    navigator.serviceWorker.register(swUrl, {scope: '/'}).catch(function (err) {
+      console.warn('service worker not registered', err);
+    });
+  }
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : '';
+  }
+
+  document.addEventListener('htmx:configRequest', function (event) {
+    event.detail.headers['X-CSRFToken'] = csrfToken();
+  });
+
+  function showNetwork() {
+    var badge = document.getElementById('net-status');
+    if (badge) badge.hidden = navigator.onLine;
+    document.documentElement.classList.toggle('offline', !navigator.onLine);
+  }
+  window.addEventListener('online', showNetwork);
+  window.addEventListener('offline', showNetwork);
+  document.addEventListener('DOMContentLoaded', showNetwork);
+
+  document.addEventListener('submit', function (event) {
+    var form = event.target;
+    if (form.matches('[data-logout]') && navigator.serviceWorker && navigator.serviceWorker.controller) {
+      navigator.serviceWorker.controller.postMessage({type: 'logout'});
+    }
+  });
+})();

@@ -1,0 +1,259 @@
+"""Fixtures: one database per backend per session (migrated, demo loaded), each test rolled back.
+
+The backends are SpatiaLite (a file in a temporary folder) and PostGIS (a database created on the
+server named by GRIDPATROL_TEST_POSTGRES, which `make test` starts). Every test that uses `app`
+runs once on each backend.
+"""
+
+import os
+import re
+import shutil
+import threading
+import uuid
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+from flask_sqlalchemy.session import Session as FlaskSession
+from werkzeug.serving import make_server
+
+from app import create_app
+from extensions import db
+
+BACKENDS = ("spatialite", "postgis")
+POSTGRES_ADMIN_URL = os.environ.get("GRIDPATROL_TEST_POSTGRES")
+REQUIRE_POSTGIS = os.environ.get("GRIDPATROL_REQUIRE_POSTGIS") == "1"
+DEMO_START = date(2025, 1, 1)
+DEMO_PASSWORD = "demo1234"
+
+BASE_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key",
+    "SESSION_COOKIE_SECURE": False,
+    "RATELIMIT_ENABLED": True,
+    "TILE_URL": "",  # tests never reach the internet
+}
+
+
+class BoundSession(FlaskSession):
+    """A session that stays on the test's connection (Flask-SQLAlchemy would pick the engine)."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        return self.bind if self.bind is not None else super().get_bind(mapper, clause, bind)
+
+
+def _pg_url(dbname: str) -> str:
+    base = sa.make_url(POSTGRES_ADMIN_URL)
+    return base.set(database=dbname).render_as_string(hide_password=False)
+
+
+def _pg_admin(statement: str) -> None:
+    engine = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(statement)
+    engine.dispose()
+
+
+class Database:
+    """A migrated database with the demo loaded; `clone()` gives a copy for a live server."""
+
+    def __init__(self, backend: str, folder):
+        self.backend = backend
+        self.folder = folder
+        self.worker = re.sub(r"\W", "", os.environ.get("PYTEST_XDIST_WORKER", "main"))
+        self.created: list[str] = []
+        if backend == "spatialite":
+            self.url = f"sqlite:///{folder / 'base.db'}"
+        else:
+            name = f"gp_test_{self.worker}_{uuid.uuid4().hex[:6]}"
+            _pg_admin(f'CREATE DATABASE "{name}"')
+            self.created.append(name)
+            _pg_admin_db(name, "CREATE EXTENSION IF NOT EXISTS postgis")
+            self.url = _pg_url(name)
+
+    def clone(self) -> str:
+        if self.backend == "spatialite":
+            target = self.folder / f"clone-{uuid.uuid4().hex[:6]}.db"
+            shutil.copyfile(self.folder / "base.db", target)
+            return f"sqlite:///{target}"
+        name = f"gp_clone_{self.worker}_{uuid.uuid4().hex[:6]}"
+        source = sa.make_url(self.url).database
+        _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+        self.created.append(name)
+        return _pg_url(name)
+
+    def drop(self) -> None:
+        for name in reversed(self.created):
+            _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _pg_admin_db(dbname: str, statement: str) -> None:
+    engine = sa.create_engine(_pg_url(dbname), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(statement)
+    engine.dispose()
+
+
+def make_app(url: str, **overrides):
+    return create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url, **overrides})
+
+
+def migrate_and_load(app) -> None:
+    from flask_migrate import upgrade
+
+    from grid import demo
+
+    with app.app_context():
+        upgrade()
+        demo.load(demo.default_data_dir(), DEMO_START, echo=lambda _msg: None)
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database(request, tmp_path_factory):
+    backend = request.param
+    if backend == "postgis" and not POSTGRES_ADMIN_URL:
+        if REQUIRE_POSTGIS:
+            pytest.fail("GRIDPATROL_TEST_POSTGRES is not set but PostGIS is required")
+        pytest.skip("no PostGIS server: set GRIDPATROL_TEST_POSTGRES (make test starts one)")
+    base = Database(backend, tmp_path_factory.mktemp(backend))
+    migrate_and_load(make_app(base.url))
+    yield base
+    base.drop()
+
+
+@pytest.fixture(scope="session")
+def app(database):
+    application = make_app(database.url)
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def db_session(app):
+    """Everything the test and its requests write is rolled back at the end."""
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = db._make_scoped_session(
+            {
+                "bind": connection,
+                "join_transaction_mode": "create_savepoint",
+                "class_": BoundSession,
+            }
+        )
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app, db_session):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app, db_session):
+    return app.test_cli_runner()
+
+
+_TOKEN = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+def csrf_token(client, path="/offline") -> str:
+    """A CSRF token for this client's session, read from a page as a browser would."""
+    page = client.get(path)
+    match = _TOKEN.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path} ({page.status_code})"
+    return match.group(1)
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, login="cun", password=DEMO_PASSWORD):
+        self._client.post("/logout", data={"csrf_token": csrf_token(self._client)})
+        token = csrf_token(self._client)
+        return self._client.post(
+            "/login", data={"login": login, "password": password, "csrf_token": token}
+        )
+
+    def logout(self):
+        return self._client.post("/logout", data={"csrf_token": csrf_token(self._client)})
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(request):
+    """Each test starts with empty rate-limit counters."""
+    if "app" in request.fixturenames:
+        from extensions import limiter
+
+        app = request.getfixturevalue("app")
+        with app.app_context():
+            limiter.reset()
+
+
+# --- a live server for the browser tests --------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def live_server(database):
+    """The app on a real socket, on its own copy of the demo database (commits are real)."""
+    application = make_app(database.clone(), WTF_CSRF_ENABLED=True)
+    server = make_server("127.0.0.1", 0, application, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    with application.app_context():
+        db.engine.dispose()
+
+
+CHROMIUM = os.environ.get("GRIDPATROL_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {
+        **browser_context_args,
+        "viewport": {"width": 360, "height": 740},
+        "locale": "zh-CN",
+        "permissions": ["geolocation", "notifications"],
+        "geolocation": {"latitude": 44.0, "longitude": 87.3},
+    }
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir():
+    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "test-artifacts")
+    os.makedirs(path, exist_ok=True)
+    return path
