@@ -5,6 +5,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Flask, has_request_context, request
+from babel import Locale
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -128,6 +129,15 @@ def _config_languages():
     return current_app.config["LANGUAGES"]
 
 
+def current_language() -> str:
+    """The configured language code in use ("zh_CN" or "en"), not Babel's expanded form."""
+    locale = get_locale()
+    for code in _config_languages():
+        if locale is not None and str(locale) == str(Locale.parse(code)):
+            return code
+    return _config_languages()[0]
+
+
 def _select_timezone():
     from flask import current_app
 
@@ -189,7 +199,7 @@ def _register_hooks(app):
 
     @app.context_processor
     def _layout_globals():
-        return {"locale": str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"])}
+        return {"locale": current_language()}
 
     from desk.errors import register_error_handlers
 

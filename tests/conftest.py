@@ -14,6 +14,7 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSession
 from werkzeug.serving import make_server
 
@@ -33,6 +34,15 @@ BASE_CONFIG = {
     "RATELIMIT_ENABLED": True,
     "TILE_URL": "",  # tests never reach the internet
 }
+
+
+class FreshContextClient(FlaskClient):
+    """Each request in its own app context, as on a real server: nothing kept in `g` leaks
+    from one request into the next, even while a test holds an app context open."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
 
 
 class BoundSession(FlaskSession):
@@ -55,7 +65,8 @@ def _pg_admin(statement: str) -> None:
 
 
 class Database:
-    """A migrated database with the demo loaded; `clone()` gives a copy for a live server."""
+    """A migrated database with the demo loaded, kept as an untouched template; `url` is the
+    session's working copy and `clone()` gives further copies (a live server's, say)."""
 
     def __init__(self, backend: str, folder):
         self.backend = backend
@@ -63,21 +74,21 @@ class Database:
         self.worker = re.sub(r"\W", "", os.environ.get("PYTEST_XDIST_WORKER", "main"))
         self.created: list[str] = []
         if backend == "spatialite":
-            self.url = f"sqlite:///{folder / 'base.db'}"
+            self.template_url = f"sqlite:///{folder / 'template.db'}"
         else:
-            name = f"gp_test_{self.worker}_{uuid.uuid4().hex[:6]}"
+            name = f"gp_tmpl_{self.worker}_{uuid.uuid4().hex[:6]}"
             _pg_admin(f'CREATE DATABASE "{name}"')
             self.created.append(name)
             _pg_admin_db(name, "CREATE EXTENSION IF NOT EXISTS postgis")
-            self.url = _pg_url(name)
+            self.template_url = _pg_url(name)
 
     def clone(self) -> str:
         if self.backend == "spatialite":
-            target = self.folder / f"clone-{uuid.uuid4().hex[:6]}.db"
-            shutil.copyfile(self.folder / "base.db", target)
+            target = self.folder / f"copy-{uuid.uuid4().hex[:6]}.db"
+            shutil.copyfile(self.folder / "template.db", target)
             return f"sqlite:///{target}"
-        name = f"gp_clone_{self.worker}_{uuid.uuid4().hex[:6]}"
-        source = sa.make_url(self.url).database
+        name = f"gp_copy_{self.worker}_{uuid.uuid4().hex[:6]}"
+        source = sa.make_url(self.template_url).database
         _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
         self.created.append(name)
         return _pg_url(name)
@@ -95,7 +106,9 @@ def _pg_admin_db(dbname: str, statement: str) -> None:
 
 
 def make_app(url: str, **overrides):
-    return create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url, **overrides})
+    application = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url, **overrides})
+    application.test_client_class = FreshContextClient
+    return application
 
 
 def migrate_and_load(app) -> None:
@@ -119,14 +132,14 @@ def database(request, tmp_path_factory):
             pytest.fail("GRIDPATROL_TEST_POSTGRES is not set but PostGIS is required")
         pytest.skip("no PostGIS server: set GRIDPATROL_TEST_POSTGRES (make test starts one)")
     base = Database(backend, tmp_path_factory.mktemp(backend))
-    migrate_and_load(make_app(base.url))
+    migrate_and_load(make_app(base.template_url))
     yield base
     base.drop()
 
 
 @pytest.fixture(scope="session")
 def app(database):
-    application = make_app(database.url)
+    application = make_app(database.clone())
     yield application
     with application.app_context():
         db.engine.dispose()
