@@ -240,8 +240,18 @@ def load(data_dir: str, start: date, echo: Callable[[str], None] = print) -> str
     keys = _key_grids(data_dir, root)
     echo(f"key grids: {len(keys)} around national stations")
     summary = _staff(root, start)
+    _channels(root)
     db.session.flush()
     return summary
+
+
+def _channels(root) -> None:
+    """Local complaint channels besides 12369: the real 12345 hotline, fictional county lines."""
+    services.add_channel(root, "12345政务服务便民热线", "12345")
+    for county in db.session.scalars(sa.select(Grid).where(Grid.level == 2).order_by(Grid.id)):
+        services.add_channel(
+            county, f"{county.name}大气办举报电话", f"0994-0{county.id:06d}(演示号码)"
+        )
 
 
 def _park_hosts() -> set[str]:

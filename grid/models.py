@@ -57,7 +57,8 @@ class Grid(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(12))
     code: Mapped[str | None] = mapped_column(sa.String(12), unique=True)
     name: Mapped[str] = mapped_column(sa.String(100))
-    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326), nullable=True)
+    # Deferred: boundaries are large (the prefecture's is ~400 KB); load them only when asked.
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326), nullable=True, deferred=True)
     geom_source: Mapped[str | None] = mapped_column(sa.String(12))
     geom_note: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -35,8 +35,11 @@ def test_wrong_password_and_unknown_user_look_the_same(client, auth):
     unknown = auth.login("nobody-by-this-name", "not-the-password")
     assert wrong.status_code == unknown.status_code == 401
     text = "The log-in name or password is wrong."
-    assert wrong.get_data(as_text=True).count("用户名或密码错误") + \
-        wrong.get_data(as_text=True).count(text) == 1
+    assert (
+        wrong.get_data(as_text=True).count("用户名或密码错误")
+        + wrong.get_data(as_text=True).count(text)
+        == 1
+    )
     assert client.get("/").status_code == 302
 
 
@@ -62,7 +65,9 @@ def test_password_change_ends_other_sessions(client, auth, db_session):
 def test_post_without_csrf_token_is_refused(client, auth):
     auth.login("admin")
     before = db.session.scalar(sa.select(sa.func.count(User.id)))
-    response = client.post("/people/new", data={"username": "x1", "name": "某", "password": "12345678"})
+    response = client.post(
+        "/people/new", data={"username": "x1", "name": "某", "password": "12345678"}
+    )
     assert response.status_code == 400
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == before
     response = client.post("/login", data={"login": "cun", "password": DEMO_PASSWORD})
@@ -85,12 +90,17 @@ def test_htmx_header_token_is_accepted(client, auth):
 
 def test_login_rate_limit_per_account(client):
     token = csrf_token(client)
-    codes = [client.post("/login", data={"login": "cun", "password": "wrong-password",
-                                         "csrf_token": token}).status_code for _ in range(6)]
+    codes = [
+        client.post(
+            "/login", data={"login": "cun", "password": "wrong-password", "csrf_token": token}
+        ).status_code
+        for _ in range(6)
+    ]
     assert codes[:5] == [401] * 5 and codes[5] == 429
     # another account from the same address is not blocked by this one's limit
-    other = client.post("/login", data={"login": "zhou", "password": DEMO_PASSWORD,
-                                        "csrf_token": token})
+    other = client.post(
+        "/login", data={"login": "zhou", "password": DEMO_PASSWORD, "csrf_token": token}
+    )
     assert other.status_code == 302
 
 
@@ -98,9 +108,12 @@ def test_login_rate_limit_per_address(app, client):
     app.config["LOGIN_LIMIT_PER_ADDRESS"] = "3 per minute"
     try:
         token = csrf_token(client)
-        codes = [client.post("/login", data={"login": f"user{i}", "password": "x",
-                                             "csrf_token": token}).status_code
-                 for i in range(4)]
+        codes = [
+            client.post(
+                "/login", data={"login": f"user{i}", "password": "x", "csrf_token": token}
+            ).status_code
+            for i in range(4)
+        ]
     finally:
         app.config["LOGIN_LIMIT_PER_ADDRESS"] = "30 per minute; 300 per hour"
     assert codes == [401, 401, 401, 429]
@@ -116,8 +129,10 @@ def test_rate_limited_page_says_why(client):
 
 def test_safe_redirect_after_login(client):
     token = csrf_token(client)
-    far = client.post("/login?next=https://evil.example/", data={
-        "login": "cun", "password": DEMO_PASSWORD, "csrf_token": token})
+    far = client.post(
+        "/login?next=https://evil.example/",
+        data={"login": "cun", "password": DEMO_PASSWORD, "csrf_token": token},
+    )
     assert far.headers["Location"] == "/"
 
 

@@ -23,7 +23,9 @@ def by_name(name):
 
 
 def test_demo_tree_shape(db_session):
-    counts = dict(db.session.execute(sa.select(Grid.kind, sa.func.count()).group_by(Grid.kind)).all())
+    counts = dict(
+        db.session.execute(sa.select(Grid.kind, sa.func.count()).group_by(Grid.kind)).all()
+    )
     assert counts["prefecture"] == 1
     assert counts["county"] == 7 and counts["park"] == 3  # 10 level-2 grids (RULES §1)
     assert counts["key"] == 4  # the four national stations inside Changji
@@ -73,7 +75,9 @@ def test_subtree_query_uses_the_path_index(db_session):
     query = sa.select(Grid.id).where(subtree_clause(grid.path))
     compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
     if db.engine.dialect.name == "sqlite":
-        plan = " ".join(r[-1] for r in db.session.execute(sa.text(f"EXPLAIN QUERY PLAN {compiled}")))
+        plan = " ".join(
+            r[-1] for r in db.session.execute(sa.text(f"EXPLAIN QUERY PLAN {compiled}"))
+        )
         assert "USING" in plan and "INDEX" in plan and "path" in plan, plan
     else:
         db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
@@ -99,8 +103,12 @@ def _shape(grid):
 def test_each_level_tiles_the_prefecture(db_session, level):
     """Every point has exactly one grid at each level: no gap, no overlap (RULES §1 art. 3)."""
     root = services.root_grid()
-    shapes = [services.grid_shape(g) for g in db.session.scalars(
-        sa.select(Grid).where(Grid.level == level, Grid.kind != GridKind.KEY))]
+    shapes = [
+        services.grid_shape(g)
+        for g in db.session.scalars(
+            sa.select(Grid).where(Grid.level == level, Grid.kind != GridKind.KEY)
+        )
+    ]
     total = _shape(root)
     assert sum(s.area for s in shapes) == pytest.approx(total.area, rel=1e-7)
     assert unary_union(shapes).symmetric_difference(total).area < total.area * 1e-7
@@ -121,10 +129,13 @@ def test_parks_are_carved_out_of_their_hosts(db_session):
     assert zhundong.area > 0.1  # several thousand square kilometres
 
 
-@pytest.mark.parametrize(("lon", "lat", "county", "town"), [
-    (87.3095, 44.0142, "昌吉市", None),  # 亚心广场 station, inside 昌吉市 (SOURCES.md)
-    (88.1236, 43.8886, "阜康市", None),  # 天山天池 station
-])
+@pytest.mark.parametrize(
+    ("lon", "lat", "county", "town"),
+    [
+        (87.3095, 44.0142, "昌吉市", None),  # 亚心广场 station, inside 昌吉市 (SOURCES.md)
+        (88.1236, 43.8886, "阜康市", None),  # 天山天池 station
+    ],
+)
 def test_locate_known_stations(db_session, lon, lat, county, town):
     assert services.locate(lon, lat, 2).name == county
     assert services.locate(lon, lat, 4) is not None

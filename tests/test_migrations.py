@@ -11,8 +11,15 @@ from tests.conftest import make_app
 
 
 def _include(obj, name, obj_type, reflected, compare_to):
-    extra = {"sql_statements_log", "data_licenses", "ElementaryGeometries", "KNN", "KNN2",
-             "SpatialIndex", "alembic_version"}
+    extra = {
+        "sql_statements_log",
+        "data_licenses",
+        "ElementaryGeometries",
+        "KNN",
+        "KNN2",
+        "SpatialIndex",
+        "alembic_version",
+    }
     if obj_type == "table" and name in extra:
         return False
     return alembic_helpers.include_object(obj, name, obj_type, reflected, compare_to)
@@ -20,8 +27,9 @@ def _include(obj, name, obj_type, reflected, compare_to):
 
 def test_migrated_schema_matches_the_models(app):
     with app.app_context(), db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"include_object": _include,
-                                                         "compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"include_object": _include, "compare_type": True}
+        )
         assert compare_metadata(context, db.metadata) == []
 
 
@@ -32,5 +40,7 @@ def test_downgrade_to_empty_and_upgrade_again(database):
         names = set(sa.inspect(db.engine).get_table_names())
         assert not names & {"grid", "user_account", "membership"}
         upgrade()
-        assert {"grid", "user_account", "membership"} <= set(sa.inspect(db.engine).get_table_names())
+        assert {"grid", "user_account", "membership"} <= set(
+            sa.inspect(db.engine).get_table_names()
+        )
         db.engine.dispose()

@@ -61,8 +61,9 @@ def test_no_inline_script_or_style_in_pages(client, auth):
 
 
 def test_cookie_flags_by_default(database):
-    app = create_app({**BASE_CONFIG, "SESSION_COOKIE_SECURE": True,
-                      "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    app = create_app(
+        {**BASE_CONFIG, "SESSION_COOKIE_SECURE": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+    )
     client = app.test_client()
     response = client.get("/login")
     cookie = response.headers["Set-Cookie"]
@@ -77,8 +78,11 @@ def test_missing_secret_key_is_a_clear_error():
 
 def test_language_switch(client):
     assert 'lang="zh-CN"' in client.get("/login").get_data(as_text=True)
-    response = client.post("/lang", data={"lang": "en", "csrf_token": csrf_token(client)},
-                           headers={"Referer": "http://localhost/login"})
+    response = client.post(
+        "/lang",
+        data={"lang": "en", "csrf_token": csrf_token(client)},
+        headers={"Referer": "http://localhost/login"},
+    )
     assert response.status_code == 302 and response.headers["Location"].endswith("/login")
     assert 'lang="en"' in client.get("/login").get_data(as_text=True)
 

@@ -1,0 +1,266 @@
+"""Every route against every role, inside and outside the role's subtree.
+
+The expectations come from a table written by hand (VISIBLE below), not from grid/access.py, so
+the test checks the policy rather than restating the code. A route added to the app without an
+entry here fails `test_every_route_is_in_the_matrix`.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+import pytest
+import sqlalchemy as sa
+
+from extensions import db
+from grid import services
+from grid.models import ComplaintChannel, Grid, Membership, Role, User
+from tests.conftest import csrf_token
+
+TOWN = "652301101000"  # 三工镇 in 昌吉市
+OTHER_COUNTY = "652328000000"  # 木垒哈萨克自治县
+
+ACTORS = ["anon", "cun", "sangong", "subhead", "changji", "county_admin", "zhou", "admin"]
+GRIDS = ["V", "V2", "T", "C", "ROOT", "OTHER_V", "OTHER_C"]
+
+# Who sees which grid (RULES §1, DESIGN: a user sees the subtrees of their grids).
+#            V  V2 T  C  ROOT OTHER_V OTHER_C
+VISIBLE = {
+    "cun": "Y  .  .  .  .    .       .",
+    "sangong": "Y  Y  Y  .  .    .       .",
+    "subhead": "Y  .  .  .  .    .       .",  # covers V (not V2) in T
+    "changji": "Y  Y  Y  Y  .    .       .",
+    "county_admin": "Y  Y  Y  Y  .    .       .",
+    "zhou": "Y  Y  Y  Y  Y    Y       Y",
+    "admin": "Y  Y  Y  Y  Y    Y       Y",
+}
+# Who administers people and posts where, and who keeps complaint channels where.
+ADMIN_OF = {"county_admin": {"V", "V2", "T", "C"}, "admin": set(GRIDS)}
+CHANNELS_OF = {
+    "changji": {"C"},
+    "county_admin": {"C"},
+    "zhou": {"C", "ROOT", "OTHER_C"},
+    "admin": {"C", "ROOT", "OTHER_C"},
+}
+PEOPLE = ["P_IN", "P_OUT"]  # cun (posted in 昌吉市) and a village supervisor in 木垒
+
+
+def sees(actor, grid):
+    row = VISIBLE.get(actor)
+    return bool(row) and row.split()[GRIDS.index(grid)] == "Y"
+
+
+@dataclass
+class World:
+    grids: dict
+    people: dict
+    posts: dict
+    channels: dict
+    users: dict
+
+
+@pytest.fixture
+def world(db_session):
+    town = services.grid_by_code(TOWN)
+    villages = services.children(town)
+    other_county = services.grid_by_code(OTHER_COUNTY)
+    other_town = services.children(other_county, include_key=False)[0]
+    grids = {
+        "V": villages[0],
+        "V2": villages[5],
+        "T": town,
+        "C": db.session.get(Grid, town.parent_id),
+        "ROOT": services.root_grid(),
+        "OTHER_V": services.children(other_town)[0],
+        "OTHER_C": other_county,
+    }
+
+    def holder(grid, role):
+        return db.session.scalar(
+            sa.select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.grid_id == grid.id, Membership.role == role)
+            .order_by(Membership.id)
+            .limit(1)
+        )
+
+    users = {
+        name: db.session.scalar(sa.select(User).where(User.username == name))
+        for name in ("cun", "sangong", "changji", "zhou", "admin")
+    }
+    users["subhead"] = holder(town, Role.SUBHEAD)
+    users["county_admin"] = holder(grids["C"], Role.ADMIN)
+    people = {"P_IN": users["cun"], "P_OUT": holder(grids["OTHER_V"], Role.SUPERVISOR)}
+    posts = {
+        k: db.session.scalar(
+            sa.select(Membership.id)
+            .where(Membership.user_id == p.id)
+            .order_by(Membership.id)
+            .limit(1)
+        )
+        for k, p in people.items()
+    }
+
+    def channel(grid):
+        return db.session.scalar(
+            sa.select(ComplaintChannel.id).where(ComplaintChannel.grid_id == grid.id).limit(1)
+        )
+
+    channels = {k: channel(grids[k]) for k in ("C", "ROOT", "OTHER_C")}
+    # the sub-grid head of T covers V but not V2
+    covered = services.covers_of(
+        [
+            db.session.scalar(
+                sa.select(Membership.id).where(Membership.user_id == users["subhead"].id)
+            )
+        ]
+    )
+    assert grids["V"].id in next(iter(covered.values()))
+    assert grids["V2"].id not in next(iter(covered.values()))
+    return World(grids, people, posts, channels, users)
+
+
+@dataclass
+class Route:
+    method: str
+    url: Callable  # (world, target) -> path
+    targets: list  # names of grids, people, posts ... or [None]
+    expect: Callable  # (actor, target) -> status
+
+
+def _grid_view(actor, g):
+    return 302 if actor == "anon" else (200 if sees(actor, g) else 403)
+
+
+def _post_grid(allowed):
+    def expect(actor, g):
+        if actor == "anon":
+            return 401
+        return 303 if g in allowed.get(actor, set()) else 403
+
+    return expect
+
+
+def _person(ok_status):
+    def expect(actor, p):
+        if actor == "anon":
+            return 302 if ok_status == 200 else 401
+        if actor == "admin" or (actor == "county_admin" and p == "P_IN"):
+            return ok_status
+        return 404
+
+    return expect
+
+
+def _admin_page(actor, _t):
+    return 302 if actor == "anon" else (200 if actor in ADMIN_OF else 403)
+
+
+def _everyone(status):
+    return lambda actor, _t: status
+
+
+def _signed_in(status):
+    return lambda actor, _t: 302 if actor == "anon" else status
+
+
+CHANNEL_GRIDS = ["C", "ROOT", "OTHER_C", "T"]
+
+ROUTES = {
+    "desk.home": Route("GET", lambda w, t: "/", [None], _signed_in(200)),
+    "desk.offline": Route("GET", lambda w, t: "/offline", [None], _everyone(200)),
+    "desk.set_language": Route("POST", lambda w, t: "/lang", [None], _everyone(302)),
+    "desk.manifest": Route("GET", lambda w, t: "/manifest.webmanifest", [None], _everyone(200)),
+    "desk.service_worker": Route("GET", lambda w, t: "/sw.js", [None], _everyone(200)),
+    "auth.login": Route(
+        "GET", lambda w, t: "/login", [None], lambda a, t: 200 if a == "anon" else 302
+    ),
+    "auth.logout": Route("POST", lambda w, t: "/logout", [None], _everyone(302)),
+    "grid.index": Route("GET", lambda w, t: "/grids/", [None], _everyone(302)),
+    "grid.show": Route("GET", lambda w, t: f"/grids/{w.grids[t].id}", GRIDS, _grid_view),
+    "grid.staffing": Route(
+        "GET", lambda w, t: f"/grids/{w.grids[t].id}/staffing", GRIDS, _grid_view
+    ),
+    "grid.geojson": Route(
+        "GET", lambda w, t: f"/grids/{w.grids[t].id}/map.geojson", GRIDS, _grid_view
+    ),
+    "grid.map_page": Route(
+        "GET",
+        lambda w, t: "/grids/map" + (f"?grid={w.grids[t].id}" if t else ""),
+        GRIDS + [None],
+        lambda a, t: _grid_view(a, t) if t else (302 if a == "anon" else 200),
+    ),
+    "grid.locate": Route(
+        "GET", lambda w, t: "/grids/locate?lat=44.01&lon=87.30", [None], _signed_in(200)
+    ),
+    "grid.add_channel": Route(
+        "POST",
+        lambda w, t: f"/grids/{w.grids[t].id}/channels",
+        CHANNEL_GRIDS,
+        _post_grid(CHANNELS_OF),
+    ),
+    "grid.retire_channel": Route(
+        "POST",
+        lambda w, t: f"/grids/channels/{w.channels[t]}/retire",
+        ["C", "ROOT", "OTHER_C"],
+        _post_grid(CHANNELS_OF),
+    ),
+    "people.index": Route("GET", lambda w, t: "/people/", [None], _admin_page),
+    "people.new": Route("GET", lambda w, t: "/people/new", [None], _admin_page),
+    "people.show": Route("GET", lambda w, t: f"/people/{w.people[t].id}", PEOPLE, _person(200)),
+    "people.update": Route("POST", lambda w, t: f"/people/{w.people[t].id}", PEOPLE, _person(303)),
+    "people.appoint": Route(
+        "POST", lambda w, t: f"/people/appoint/{w.grids[t].id}", GRIDS, _post_grid(ADMIN_OF)
+    ),
+    "people.end_post": Route(
+        "POST", lambda w, t: f"/people/posts/{w.posts[t]}/end", PEOPLE, _person(303)
+    ),
+    "public.disclosure_index": Route("GET", lambda w, t: "/public/", [None], _everyone(200)),
+    "public.disclosure": Route(
+        "GET",
+        lambda w, t: f"/public/{w.grids[t].id}",
+        ["C", "OTHER_C", "T"],
+        lambda a, t: 404 if t == "T" else 200,
+    ),
+}
+UNCHECKED = {"static"}  # files, the same for everyone
+
+
+def test_every_route_is_in_the_matrix(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()} - UNCHECKED
+    assert endpoints == set(ROUTES), (
+        f"missing: {endpoints - set(ROUTES)}, stale: {set(ROUTES) - endpoints}"
+    )
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in ROUTES:
+            assert ROUTES[rule.endpoint].method in rule.methods, rule
+
+
+CASES = [
+    (endpoint, actor, target)
+    for endpoint, route in ROUTES.items()
+    for actor in ACTORS
+    for target in route.targets
+]
+
+
+def sign_in(client, user):
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "actor", "target"), CASES, ids=[f"{e}-{a}-{t}" for e, a, t in CASES]
+)
+def test_access(client, world, endpoint, actor, target):
+    route = ROUTES[endpoint]
+    if actor != "anon":
+        sign_in(client, world.users[actor])
+    url = route.url(world, target)
+    if route.method == "GET":
+        response = client.get(url)
+    else:
+        response = client.post(url, data={"csrf_token": csrf_token(client)})
+    assert response.status_code == route.expect(actor, target), (
+        f"{actor} {route.method} {url}: {response.status_code}"
+    )
