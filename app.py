@@ -4,8 +4,8 @@ import os
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Flask, has_request_context, request
 from babel import Locale
+from flask import Flask, has_request_context, request
 from flask_babel import get_locale
 from flask_login import current_user
 

@@ -5,8 +5,8 @@ the test checks the policy rather than restating the code. A route added to the 
 entry here fails `test_every_route_is_in_the_matrix`.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pytest
 import sqlalchemy as sa
