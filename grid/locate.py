@@ -54,8 +54,8 @@ class _LevelIndex:
         self.x0, self.y0 = float(min_x), float(min_y)
         self.nx = max(1, math.ceil((max_x - min_x) / self.size))
         self.ny = max(1, math.ceil((max_y - min_y) / self.size))
-        ix, iy = np.meshgrid(np.arange(self.nx), np.arange(self.ny), indexing="ij")
-        ix, iy = ix.ravel(), iy.ravel()
+        mesh_x, mesh_y = np.meshgrid(np.arange(self.nx), np.arange(self.ny), indexing="ij")
+        ix, iy = mesh_x.ravel(), mesh_y.ravel()
         boxes = shapely.box(
             self.x0 + ix * self.size,
             self.y0 + iy * self.size,
@@ -104,7 +104,7 @@ class _LevelIndex:
 
     def _near_bounds(self, lon: float, lat: float) -> bool:
         eps = self.size * 1e-6
-        return (
+        return bool(
             self.x0 - eps <= lon <= self.x0 + self.nx * self.size + eps
             and self.y0 - eps <= lat <= self.y0 + self.ny * self.size + eps
         )
@@ -113,7 +113,7 @@ class _LevelIndex:
         """Vectorised lookups: an array of grid ids, -1 where no grid contains the point."""
         points = shapely.points(lons, lats)
         point_idx, geom_idx = self.tree.query(points, predicate="intersects")
-        result = np.full(len(points), -1, dtype=np.int64)
+        result = np.full(len(lons), -1, dtype=np.int64)
         # Polygons are ordered by sort key, so the smallest index per point wins a border tie.
         order = np.lexsort((geom_idx, point_idx))
         point_idx, geom_idx = point_idx[order], geom_idx[order]

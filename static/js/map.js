@@ -4,7 +4,7 @@
   var el = document.getElementById('map');
   if (!el || !window.L) return;
   var d = el.dataset;
-  var map = L.map(el, {zoomSnap: 0.5, preferCanvas: true});
+  var map = L.map(el, {zoomSnap: 0.5});
   var note = document.getElementById('map-note');
   var title = document.getElementById('map-title');
   var tileErrors = 0;
@@ -77,7 +77,7 @@
         if (!fitted) {
           var focus = data.features.filter(function (f) { return f.properties.focus; });
           var bounds = L.geoJSON(focus.length ? focus : data).getBounds();
-          if (bounds.isValid()) map.fitBounds(bounds, {padding: [10, 10]});
+          if (bounds.isValid()) map.fitBounds(bounds, {padding: [10, 10], animate: false});
           fitted = true;
         }
         el.dataset.loaded = String(data.features.length);
