@@ -226,7 +226,8 @@ def _fresh_rate_limits(request):
 @pytest.fixture(scope="session")
 def live_server(database):
     """The app on a real socket, on its own copy of the demo database (commits are real)."""
-    application = make_app(database.clone(), WTF_CSRF_ENABLED=True)
+    # A tile server that refuses connections: the map must still work without tiles.
+    application = make_app(database.clone(), TILE_URL="http://127.0.0.1:9/{z}/{x}/{y}.png")
     server = make_server("127.0.0.1", 0, application, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
