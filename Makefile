@@ -10,7 +10,10 @@ MO := $(PO:.po=.mo)
 .PHONY: run test lint format bench translations extract-messages clean
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "GridPatrol needs Python 3.11 or newer (PYTHON=$(PYTHON))"; exit 1; }
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); scripts/system-packages.sh venv && \
+		$(PYTHON) -m venv $(VENV); }
 	$(BIN)/pip install -q --upgrade pip
 
 $(VENV)/.requirements: requirements.txt | $(BIN)/python

@@ -1,16 +1,19 @@
 #!/bin/sh
 # Install the Debian/Ubuntu packages GridPatrol needs, only those missing.
-#   scripts/system-packages.sh run    SpatiaLite and a CJK font (make run)
-#   scripts/system-packages.sh test   + PostgreSQL with PostGIS and Chromium (make test)
-#   scripts/system-packages.sh bench  + wrk (make bench)
+#   scripts/system-packages.sh venv    python3-venv (Debian's python3 ships without ensurepip)
+#   scripts/system-packages.sh run     SpatiaLite and a CJK font (make run)
+#   scripts/system-packages.sh test    + PostgreSQL with PostGIS, and Chromium (make test)
+#   scripts/system-packages.sh bench   + PostgreSQL with PostGIS, and wrk (make bench)
 set -eu
 
 want="libsqlite3-mod-spatialite fonts-noto-cjk"
+postgis=no
 case "${1:-run}" in
+  venv) want="python3-venv" ;;
   run) ;;
-  test) want="$want chromium postgresql" ;;
-  bench) want="$want postgresql wrk" ;;
-  *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
+  test) want="$want chromium postgresql"; postgis=yes ;;
+  bench) want="$want postgresql wrk"; postgis=yes ;;
+  *) echo "usage: $0 venv|run|test|bench" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
@@ -27,29 +30,21 @@ MSG
 fi
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+apt_install() {
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "Installing system packages: $*"
+  [ -n "${updated:-}" ] || { $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq; updated=1; }
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
 
 missing=""
 for pkg in $want; do installed "$pkg" || missing="$missing $pkg"; done
+# shellcheck disable=SC2086
+[ -z "$missing" ] || apt_install $missing
 
-# PostGIS must match the PostgreSQL major version that is (or will be) installed.
-case " $want " in *" postgresql "*)
-  if [ -n "$missing" ] && echo "$missing" | grep -q postgresql; then :; else
-    major=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -n 1)
-    [ -n "$major" ] && ! installed "postgresql-$major-postgis-3" && missing="$missing postgresql-$major-postgis-3"
-  fi ;;
-esac
-
-if [ -n "$missing" ]; then
-  sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  echo "Installing system packages:$missing"
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  # shellcheck disable=SC2086
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
-  # A fresh PostgreSQL: now its version is known, add the matching PostGIS.
-  case "$missing" in *postgresql*)
-    major=$(ls /usr/lib/postgresql | sort -n | tail -n 1)
-    installed "postgresql-$major-postgis-3" || \
-      $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "postgresql-$major-postgis-3" >/dev/null ;;
-  esac
+# PostGIS has to match the PostgreSQL major version that is installed.
+if [ "$postgis" = yes ]; then
+  major=$(ls /usr/lib/postgresql | sort -n | tail -n 1)
+  installed "postgresql-$major-postgis-3" || apt_install "postgresql-$major-postgis-3"
 fi
