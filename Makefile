@@ -25,7 +25,7 @@ $(VENV)/.requirements-dev: requirements-dev.txt requirements.txt | $(BIN)/python
 	touch $@ $(VENV)/.requirements
 
 %.mo: %.po | $(VENV)/.requirements
-	$(BIN)/pybabel compile -q -i $< -o $@
+	$(BIN)/pybabel -q compile -i $< -o $@
 
 translations: $(MO)
 
@@ -63,8 +63,8 @@ bench: $(VENV)/.requirements-dev translations
 	GRIDPATROL_TEST_POSTGRES=$$(scripts/test-postgres.sh) $(BIN)/python -m bench
 
 extract-messages: $(VENV)/.requirements
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output .
-	$(BIN)/pybabel update -q -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache

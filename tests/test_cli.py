@@ -34,7 +34,7 @@ def test_users_create_refuses_clearly(runner):
     taken = runner.invoke(
         args=["users", "create", "cun", "--name", "重名"], input="long-enough-1\nlong-enough-1\n"
     )
-    assert taken.exit_code != 0 and "already in use" in taken.output
+    assert taken.exit_code != 0 and "该用户名或手机号已被使用" in taken.output  # zh_CN by default
     village = runner.invoke(
         args=["users", "create", "li", "--name", "李某", "--admin-of", "652301101201"],
         input="long-enough-1\nlong-enough-1\n",
@@ -67,7 +67,7 @@ def test_users_appoint(runner):
     post = db.session.scalar(sa.select(Membership).where(Membership.user_id == user.id))
     assert services.covers_of([post.id])[post.id] == {village.id}
     missing = runner.invoke(args=["users", "appoint", "zhang", town.code, "supervisor"])
-    assert missing.exit_code != 0 and "full-time or part-time" in missing.output
+    assert missing.exit_code != 0 and "专职还是兼职" in missing.output
 
 
 def test_grid_locate_and_staffing(runner):

@@ -82,7 +82,7 @@
         }
         el.dataset.loaded = String(data.features.length);
       })
-      .catch(function (err) { if (note) note.textContent = String(err); });
+      .catch(function () { if (note) note.textContent = d.labelFailed; });
   }
 
   var timer = null;
