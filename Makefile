@@ -63,7 +63,7 @@ bench: $(VENV)/.requirements-dev translations
 	GRIDPATROL_TEST_POSTGRES=$$(scripts/test-postgres.sh) $(BIN)/python -m bench
 
 extract-messages: $(VENV)/.requirements
-	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k N_ -o translations/messages.pot --no-location --sort-output .
 	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching
 
 clean:

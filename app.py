@@ -4,11 +4,9 @@ import os
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from babel import Locale
-from flask import Flask, has_request_context, request
-from flask_babel import get_locale
-from flask_login import current_user
+from flask import Flask, request
 
+from desk.language import current_language, request_translations, select_locale, select_timezone
 from extensions import babel, configure_engine, csrf, db, limiter, login_manager, migrate
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -28,7 +26,11 @@ DEFAULTS = {
     "SESSION_COOKIE_SECURE": True,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
-    "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
+    # Phones stay signed in for 30 days from signing in. The cookie is not re-sent with every
+    # response (that alone cost a quarter of a millisecond per page); revocation does not need
+    # it: a password change or disabled account ends every session (User.session_epoch).
+    "PERMANENT_SESSION_LIFETIME": timedelta(days=30),
+    "SESSION_REFRESH_EACH_REQUEST": False,
     # A supervisor may keep a form open for hours in the field.
     "WTF_CSRF_TIME_LIMIT": 12 * 3600,
     # Log-in rate limits; storage is per process by default, use redis:// with several servers.
@@ -94,7 +96,19 @@ def _init_extensions(app):
     migrate.init_app(app, db, directory=os.path.join(HERE, "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
+    # Only routes decorated with @limiter.limit (the log-in) are limited, and their decorator
+    # checks them; the global before-request check would cost every page ~0.3 ms for nothing.
+    hooks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in hooks:
+        hooks.remove(limiter._check_request_limit)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    # Templates call _() dozens of times a page; find the catalogue once per request rather
+    # than once per string (Flask-Babel's own callables re-derive it on every call).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda text: request_translations().ugettext(text),
+        ngettext=lambda one, many, n: request_translations().ungettext(one, many, n),
+        newstyle=True,
+    )
     login_manager.init_app(app)
 
 
@@ -109,39 +123,6 @@ def _register_blueprints(app):
     for bp in (desk_bp, auth_bp, grid_bp, public_bp, people_bp):
         app.register_blueprint(bp)
     grid_cli.register(app)
-
-
-def _select_locale():
-    if not has_request_context():
-        return None
-    chosen = None
-    if current_user.is_authenticated:
-        chosen = current_user.locale
-    chosen = chosen or request.cookies.get("lang")
-    if chosen in _config_languages():
-        return chosen
-    return None
-
-
-def _config_languages():
-    from flask import current_app
-
-    return current_app.config["LANGUAGES"]
-
-
-def current_language() -> str:
-    """The configured language code in use ("zh_CN" or "en"), not Babel's expanded form."""
-    locale = get_locale()
-    for code in _config_languages():
-        if locale is not None and str(locale) == str(Locale.parse(code)):
-            return code
-    return _config_languages()[0]
-
-
-def _select_timezone():
-    from flask import current_app
-
-    return current_app.config["TIMEZONE"]
 
 
 def _content_security_policy(app):
@@ -170,18 +151,25 @@ def _content_security_policy(app):
 def _register_hooks(app):
     csp = _content_security_policy(app)
 
+    security = [
+        ("Content-Security-Policy", csp),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "same-origin"),
+        ("Permissions-Policy", "geolocation=(self), camera=(self)"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+    ]
+    if app.config["SESSION_COOKIE_SECURE"]:
+        security.append(("Strict-Transport-Security", "max-age=31536000"))
+
     @app.after_request
     def _security_headers(response):
-        headers = response.headers
-        headers.setdefault("Content-Security-Policy", csp)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self)")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if app.config["SESSION_COOKIE_SECURE"]:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if request.headers.get("HX-Request"):
+        # A view may set its own; read the names once (Headers.setdefault raises per miss).
+        present = {name.lower() for name, _value in response.headers}
+        for name, value in security:
+            if name.lower() not in present:
+                response.headers.add(name, value)
+        if "HTTP_HX_REQUEST" in request.environ:  # (request.headers raises on a miss)
             response.vary.add("HX-Request")
         return response
 
@@ -190,12 +178,19 @@ def _register_hooks(app):
         if exc is not None:
             db.session.rollback()
 
-    from desk.assets import asset_url
+    from desk.assets import asset_url, link
+    from desk.chrome import chrome, csrf_token
     from grid.access import current_scope
     from grid.labels import register as register_labels
 
     register_labels(app)
-    app.jinja_env.globals.update(asset_url=asset_url, current_scope=current_scope)
+    app.jinja_env.globals.update(
+        asset_url=asset_url,
+        link=link,
+        chrome=chrome,
+        current_scope=current_scope,
+        csrf_token=csrf_token,  # replaces Flask-WTF's, which signs anew on every call
+    )
 
     @app.context_processor
     def _layout_globals():

@@ -29,18 +29,22 @@ POSTGIS_DB = "gridpatrol_bench"
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 
 # One gunicorn configuration for every server a benchmark starts, so that comparisons between
-# the real app and a bare endpoint are like for like. Sync workers, 2 per core: each request
-# has a whole process, and one worker waiting on SQLite never holds the GIL of another.
-GUNICORN_WORKERS = 4
+# the real app and a bare endpoint are like for like. Sync workers, one per core: the app is
+# CPU-bound (SQLite is in-process, nothing waits on a network), and more processes than cores
+# only take turns on them, evicting each other's caches (bench/http.py measures 2 per core too).
+GUNICORN_WORKERS = os.cpu_count() or 1
 GUNICORN_WORKER_CLASS = "sync"
-GUNICORN_ARGS = (
-    "--workers",
-    str(GUNICORN_WORKERS),
-    "--worker-class",
-    GUNICORN_WORKER_CLASS,
-    "--log-level",
-    "warning",
-)
+
+
+def gunicorn_args(workers: int = GUNICORN_WORKERS) -> tuple[str, ...]:
+    return (
+        "--workers",
+        str(workers),
+        "--worker-class",
+        GUNICORN_WORKER_CLASS,
+        "--log-level",
+        "warning",
+    )
 
 
 # --- statistics -------------------------------------------------------------------------------
@@ -347,32 +351,36 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def gunicorn_command(app_spec: str, port: int) -> list[str]:
+def gunicorn_command(app_spec: str, port: int, workers: int = GUNICORN_WORKERS) -> list[str]:
     return [
         PYTHON,
         "-m",
         "gunicorn",
         "--bind",
         f"127.0.0.1:{port}",
-        *GUNICORN_ARGS,
+        *gunicorn_args(workers),
         app_spec,
     ]
 
 
-def gunicorn_config() -> str:
+def gunicorn_config(workers: int = GUNICORN_WORKERS) -> str:
     """The configuration, as written on the command line (for the report)."""
-    return "gunicorn --bind 127.0.0.1:PORT " + " ".join(GUNICORN_ARGS) + " (no access log)"
+    return "gunicorn --bind 127.0.0.1:PORT " + " ".join(gunicorn_args(workers)) + " (no access log)"
 
 
 @contextlib.contextmanager
 def gunicorn(
-    app_spec: str, env: dict[str, str], probe: str = "/", timeout: float = 60
+    app_spec: str,
+    env: dict[str, str],
+    probe: str = "/",
+    timeout: float = 60,
+    workers: int = GUNICORN_WORKERS,
 ) -> Iterator[str]:
     """Serve `app_spec` on a free loopback port; yields the base URL once it answers."""
     port = free_port()
     log = (Path(tempfile.gettempdir()) / f"gridpatrol-bench-gunicorn-{port}.log").open("w+")
     proc = subprocess.Popen(
-        gunicorn_command(app_spec, port), cwd=ROOT, env=env, stdout=log, stderr=log
+        gunicorn_command(app_spec, port, workers), cwd=ROOT, env=env, stdout=log, stderr=log
     )
     base = f"http://127.0.0.1:{port}"
     try:

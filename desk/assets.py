@@ -5,7 +5,7 @@ import hashlib
 import os
 from functools import cache
 
-from flask import current_app, url_for
+from flask import current_app, request, url_for
 
 # The app shell the service worker precaches (besides the pages it renders).
 SHELL_FILES = (
@@ -27,8 +27,30 @@ def _file_hash(static_folder: str, filename: str) -> str:
         return hashlib.sha256(fh.read()).hexdigest()[:12]
 
 
+_urls: dict[tuple, str] = {}
+
+
 def asset_url(filename: str) -> str:
-    return url_for("static", filename=filename, v=_file_hash(current_app.static_folder, filename))
+    """The file's URL with its content hash; built once per file (and script root)."""
+    key = (request.script_root, filename)
+    url = _urls.get(key)
+    if url is None:
+        folder = current_app.static_folder
+        url = _urls[key] = url_for("static", filename=filename, v=_file_hash(folder, filename))
+    return url
+
+
+def link(endpoint: str, **values) -> str:
+    """url_for(endpoint, **values) for a relative link, built once and kept: pages link to the
+    same routes (and the same few grids) over and over. Bounded by the number of routes times
+    the grids, and cleared if it ever grows past that."""
+    key = (request.script_root, endpoint, *sorted(values.items()))
+    url = _urls.get(key)
+    if url is None:
+        if len(_urls) > 50_000:
+            _urls.clear()
+        url = _urls[key] = url_for(endpoint, **values)
+    return url
 
 
 def shell_version(*extra: str) -> str:

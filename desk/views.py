@@ -2,7 +2,6 @@
 
 import json
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
@@ -18,8 +17,7 @@ from flask_login import current_user, login_required
 from desk.assets import SHELL_FILES, asset_url, shell_version
 from extensions import csrf, db
 from grid.access import current_scope
-from grid.models import Grid, GridKind, Membership, Role, active_on_clause
-from grid.services import local_today
+from grid.models import User
 
 bp = Blueprint("desk", __name__)
 
@@ -28,31 +26,7 @@ bp = Blueprint("desk", __name__)
 @login_required
 def home():
     """What the signed-in person holds and looks after, with counts."""
-    scope = current_scope()
-    grid_ids = sorted({p.grid_id for p in scope.posts})
-    children, supervisors = {}, {}
-    if grid_ids:
-        children = dict(
-            db.session.execute(
-                sa.select(Grid.parent_id, sa.func.count(Grid.id))
-                .where(Grid.parent_id.in_(grid_ids), Grid.kind != GridKind.KEY)
-                .group_by(Grid.parent_id)
-            ).all()
-        )
-        supervisors = dict(
-            db.session.execute(
-                sa.select(Membership.grid_id, sa.func.count(Membership.id))
-                .where(
-                    Membership.grid_id.in_(grid_ids),
-                    Membership.role == Role.SUPERVISOR,
-                    active_on_clause(local_today()),
-                )
-                .group_by(Membership.grid_id)
-            ).all()
-        )
-    return render_template(
-        "desk/home.html", posts=scope.posts, children=children, supervisors=supervisors
-    )
+    return render_template("desk/home.html", posts=current_scope().posts)
 
 
 @bp.route("/offline")
@@ -79,7 +53,7 @@ def set_language():
             httponly=True,
         )
         if current_user.is_authenticated:
-            current_user.locale = lang
+            db.session.get(User, current_user.id).locale = lang
             db.session.commit()
     return response
 

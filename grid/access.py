@@ -13,11 +13,12 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from flask import abort, g
-from flask_login import current_user
+from flask_login import UserMixin, current_user
 
 from extensions import db
 from grid.models import (
     Grid,
+    GridKind,
     Membership,
     Role,
     User,
@@ -46,6 +47,8 @@ class Post:
     grid_level: int
     grid_kind: str
     grid_path: str
+    children: int  # regular child grids
+    supervisors: int  # supervisors holding a post in the grid that day
 
 
 @dataclass(frozen=True)
@@ -100,34 +103,94 @@ def _outermost(paths) -> list[str]:
 EMPTY = Scope(None, (), (), (), ())
 
 
-def scope_for(user: User, day: date) -> Scope:
-    """The scope of `user` from the posts they hold on `day` (two small queries)."""
-    rows = db.session.execute(
-        sa.select(
-            Membership.id,
-            Membership.role,
-            Membership.full_time,
-            Grid.id,
-            Grid.name,
-            Grid.level,
-            Grid.kind,
-            Grid.path,
+@dataclass(frozen=True)
+class Identity(UserMixin):
+    """Who is signed in, as every request needs it: a few columns, not the ORM row. Views that
+    change the account load the `User` row itself."""
+
+    id: int
+    username: str
+    name: str
+    locale: str | None
+    session_epoch: int
+    active: bool
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}.{self.session_epoch}"
+
+
+_DAY = sa.bindparam("day", type_=sa.Date)
+_child = sa.orm.aliased(Grid)
+_held = sa.orm.aliased(Membership)
+# Built once, run on the connection: the first thing every signed-in request does is to find
+# who the user is, the posts they hold today and the two headcounts the home page shows.
+_IDENTITY_AND_POSTS = (
+    sa.select(
+        User.id,
+        User.username,
+        User.name,
+        User.locale,
+        User.session_epoch,
+        User.active,
+        Membership.id,
+        Membership.role,
+        Membership.full_time,
+        Grid.id,
+        Grid.name,
+        Grid.level,
+        Grid.kind,
+        Grid.path,
+        sa.select(sa.func.count(_child.id))
+        .where(_child.parent_id == Grid.id, _child.kind != GridKind.KEY)
+        .scalar_subquery(),
+        sa.select(sa.func.count(_held.id))
+        .where(
+            _held.grid_id == Grid.id,
+            _held.role == Role.SUPERVISOR,
+            _held.started_on <= _DAY,
+            sa.or_(_held.ended_on.is_(None), _held.ended_on >= _DAY),
         )
-        .join(Grid, Grid.id == Membership.grid_id)
-        .where(Membership.user_id == user.id, active_on_clause(day))
-        .order_by(Grid.level, Grid.path, Membership.role)
-    ).all()
-    posts = tuple(Post(*row) for row in rows)
+        .scalar_subquery(),
+    )
+    .outerjoin(Membership, sa.and_(Membership.user_id == User.id, active_on_clause(_DAY)))
+    .outerjoin(Grid, Grid.id == Membership.grid_id)
+    .where(User.id == sa.bindparam("user_id"))
+    .order_by(Grid.level, Grid.path, Membership.role)
+)
+_COVERED_PATHS = (
+    sa.select(Grid.path)
+    .join(membership_cover, membership_cover.c.grid_id == Grid.id)
+    .where(membership_cover.c.membership_id.in_(sa.bindparam("ids", expanding=True)))
+)
+
+
+def load_identity(user_id: int, day: date) -> tuple[Identity | None, Scope]:
+    """The user and the scope of the posts they hold on `day`, in one query (two for
+    sub-grid heads)."""
+    rows = (
+        db.session.connection().execute(_IDENTITY_AND_POSTS, {"user_id": user_id, "day": day}).all()
+    )
+    if not rows:
+        return None, EMPTY
+    identity = Identity(*rows[0][:6])
+    posts = tuple(Post(*row[6:]) for row in rows if row[6] is not None)
+    return identity, _scope(user_id, posts)
+
+
+def scope_for(user: User | Identity, day: date) -> Scope:
+    """The scope of `user` from the posts they hold on `day`."""
+    return load_identity(user.id, day)[1]
+
+
+def _scope(user_id: int, posts: tuple[Post, ...]) -> Scope:
     view, admin, channels = [], [], []
     subheads = [p.membership_id for p in posts if p.role == Role.SUBHEAD]
     if subheads:
-        view.extend(
-            db.session.scalars(
-                sa.select(Grid.path)
-                .join(membership_cover, membership_cover.c.grid_id == Grid.id)
-                .where(membership_cover.c.membership_id.in_(subheads))
-            )
-        )
+        view.extend(db.session.connection().execute(_COVERED_PATHS, {"ids": subheads}).scalars())
     for p in posts:
         if p.role != Role.SUBHEAD:
             view.append(p.grid_path)
@@ -135,14 +198,14 @@ def scope_for(user: User, day: date) -> Scope:
             admin.append(p.grid_path)
         if p.role in (Role.ADMIN, Role.OFFICE):
             channels.append(p.grid_path)
-    return Scope(user.id, posts, tuple(view), tuple(admin), tuple(channels))
+    return Scope(user_id, posts, tuple(view), tuple(admin), tuple(channels))
 
 
 def current_scope() -> Scope:
     """The signed-in user's scope, computed once per request."""
     if not current_user.is_authenticated:
         return EMPTY
-    if "scope" not in g:
+    if "scope" not in g:  # normally set by the user loader already
         g.scope = scope_for(current_user, local_today())
     return g.scope
 

@@ -6,6 +6,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -20,15 +21,17 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from extensions import db, limiter, login_manager
-from grid.models import User
-from grid.services import find_login
+from extensions import limiter, login_manager
+from grid.access import load_identity
+from grid.services import find_login, local_today
 
 bp = Blueprint("auth", __name__)
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = _l("Please sign in to continue.")
-login_manager.session_protection = "basic"
+# No "fresh" log-ins are used, and phones change address all day: no session protection
+# beyond the signed cookie and User.session_epoch.
+login_manager.session_protection = None
 
 # Checked against when the account does not exist, so both answers take as long.
 _DUMMY_HASH = generate_password_hash("not-a-password")
@@ -36,12 +39,14 @@ _DUMMY_HASH = generate_password_hash("not-a-password")
 
 @login_manager.user_loader
 def load_user(session_id: str):
+    """The session's user, with the scope of their posts today (one query for both)."""
     user_id, _sep, epoch = session_id.partition(".")
     if not user_id.isdigit() or not epoch.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    user, scope = load_identity(int(user_id), local_today())
     if user is None or not user.active or user.session_epoch != int(epoch):
         return None
+    g.scope = scope
     return user
 
 

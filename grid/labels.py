@@ -1,53 +1,62 @@
-"""The words for the grid's codes, in the user's language."""
+"""The words for the grid's codes, in the user's language.
 
-from flask_babel import lazy_gettext as _l
+The tables hold English msgids, marked with N_ for extraction; they are translated when shown,
+through the request's catalogue (desk.language), which every page shows dozens of times.
+"""
 
+from desk.language import gettext
 from grid.staffing import Finding
 
+
+def N_(msgid: str) -> str:  # noqa: N802 - the conventional name of the extraction marker
+    """Mark a string for extraction without translating it yet."""
+    return msgid
+
+
 ROLE = {
-    "supervisor": _l("Grid supervisor"),
-    "head": _l("Grid head"),
-    "subhead": _l("Sub-grid head"),
-    "office": _l("Grid office staff"),
-    "admin": _l("Administrator"),
+    "supervisor": N_("Grid supervisor"),
+    "head": N_("Grid head"),
+    "subhead": N_("Sub-grid head"),
+    "office": N_("Grid office staff"),
+    "admin": N_("Administrator"),
 }
 
 KIND = {
-    "prefecture": _l("Prefecture (level 1)"),
-    "county": _l("County or city (level 2)"),
-    "park": _l("Park (level 2)"),
-    "township": _l("Township or street (level 3)"),
-    "village": _l("Village or community (level 4)"),
-    "key": _l("Key grid around a station"),
+    "prefecture": N_("Prefecture (level 1)"),
+    "county": N_("County or city (level 2)"),
+    "park": N_("Park (level 2)"),
+    "township": N_("Township or street (level 3)"),
+    "village": N_("Village or community (level 4)"),
+    "key": N_("Key grid around a station"),
 }
 
-LEVEL = {1: _l("Level 1"), 2: _l("Level 2"), 3: _l("Level 3"), 4: _l("Level 4")}
+LEVEL = {1: N_("Level 1"), 2: N_("Level 2"), 3: N_("Level 3"), 4: N_("Level 4")}
 
 GEOM_SOURCE = {
-    "official": _l("official boundary"),
-    "imported": _l("imported public boundary"),
-    "synthetic": _l("synthetic boundary (demo)"),
-    None: _l("no boundary yet"),
+    "official": N_("official boundary"),
+    "imported": N_("imported public boundary"),
+    "synthetic": N_("synthetic boundary (demo)"),
+    None: N_("no boundary yet"),
 }
 
-SEVERITY = {"warning": _l("Warning"), "notice": _l("Notice")}
+SEVERITY = {"warning": N_("Warning"), "notice": N_("Notice")}
 
 _FINDING = {
-    "heads_short": _l("Grid heads: %(have)s of %(need)s (double grid heads, 双网格长)."),
-    "township_full_time_short": _l(
+    "heads_short": N_("Grid heads: %(have)s of %(need)s (double grid heads, 双网格长)."),
+    "township_full_time_short": N_(
         "Full-time supervisors: %(have)s, at least %(need)s required for a township."
     ),
-    "township_supervisors_above_range": _l(
+    "township_supervisors_above_range": N_(
         "%(have)s supervisors: the rules set 3 to %(need)s for a township."
     ),
-    "village_supervisors_short": _l(
+    "village_supervisors_short": N_(
         "Supervisors: %(have)s, at least %(need)s required for a village."
     ),
-    "village_full_time_missing": _l("No full-time supervisor: at least one is required."),
-    "children_uncovered": _l(
+    "village_full_time_missing": N_("No full-time supervisor: at least one is required."),
+    "children_uncovered": N_(
         "Sub-grid heads cover %(have)s of %(need)s child grids; every child must be covered."
     ),
-    "subhead_covers_many": _l(
+    "subhead_covers_many": N_(
         "A sub-grid head covers %(have)s townships; the rules say 1 to %(need)s."
     ),
 }
@@ -57,22 +66,26 @@ def finding_text(finding: Finding) -> str:
     template = _FINDING.get(finding.code)
     if template is None:
         return finding.code
-    return str(template) % {"have": finding.have, "need": finding.need}
+    return gettext(template) % {"have": finding.have, "need": finding.need}
 
 
 def employment(full_time: bool | None) -> str:
     if full_time is None:
         return ""
-    return str(_l("full-time") if full_time else _l("part-time"))
+    return gettext(N_("full-time") if full_time else N_("part-time"))
+
+
+def _label(table: dict):
+    return lambda key: gettext(table[key]) if key in table else key
 
 
 def register(app) -> None:
     app.jinja_env.filters.update(
-        role_label=lambda r: ROLE.get(r, r),
-        kind_label=lambda k: KIND.get(k, k),
-        level_label=lambda n: LEVEL.get(n, n),
-        source_label=lambda s: GEOM_SOURCE.get(s, s),
-        severity_label=lambda s: SEVERITY.get(s, s),
+        role_label=_label(ROLE),
+        kind_label=_label(KIND),
+        level_label=_label(LEVEL),
+        source_label=_label(GEOM_SOURCE),
+        severity_label=_label(SEVERITY),
         finding_text=finding_text,
         employment=employment,
         pick=lambda ids, table: [table.get(i, i) for i in ids],

@@ -24,7 +24,12 @@ from tests.conftest import csrf_token
 ROOT = Path(__file__).resolve().parent.parent
 PO_FILE = ROOT / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
 MO_FILE = PO_FILE.with_suffix(".mo")
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}  # as `make extract-messages`
+KEYWORDS = {
+    **DEFAULT_KEYWORDS,
+    "_l": None,
+    "lazy_gettext": None,
+    "N_": None,
+}  # as `make extract-messages`
 PLACEHOLDER = re.compile(r"%\(\w+\)[a-zA-Z]")
 
 # Words shown in both languages by design: the header reads "网格巡查 GridPatrol" whatever the

@@ -1,0 +1,94 @@
+"""The layout's fixed parts (head links, top bar, navigation, footer), rendered once per
+language, sign-in state, rights and section, and kept.
+
+They are the same for every person with the same key, and rendering them on every page cost
+more than the rest of a typical page. The cache holds derived HTML that every server builds
+identically from the code, so several servers need not share it. The footer's forms carry the
+request's CSRF token, which replaces a placeholder on the way out.
+"""
+
+import time
+
+from flask import g, render_template, request, session
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
+
+from desk.language import current_language
+from grid.access import current_scope
+
+_PARTS = ("head", "topbar", "nav", "footer")
+_TOKEN = "csrf-token-placeholder-4c1f"  # noqa: S105 - a marker; real tokens are signed
+_SECTIONS = {
+    "desk.home": "home",
+    "grid.show": "grids",
+    "grid.staffing": "grids",
+    "grid.map_page": "map",
+}
+_cache: dict[tuple, Markup] = {}
+
+
+def _section(endpoint: str | None) -> str | None:
+    if endpoint and endpoint.startswith("people."):
+        return "people"
+    return _SECTIONS.get(endpoint or "")
+
+
+def _request_key() -> tuple:
+    """What the fixed parts depend on, found once per request."""
+    key = g.get("_chrome_key")
+    if key is None:
+        signed_in = current_user.is_authenticated
+        key = g._chrome_key = (
+            request.script_root,
+            current_language(),
+            signed_in,
+            signed_in and current_scope().is_admin,
+            _section(request.endpoint),
+        )
+    return key
+
+
+def chrome(part: str) -> Markup:
+    """One fixed part of the layout for the current request."""
+    if part not in _PARTS:
+        raise ValueError(f"no layout part {part!r}")
+    key = (part, *_request_key())
+    html = _cache.get(key)
+    if html is None:
+        _root, locale, signed_in, is_admin, section = key[1:]
+        rendered = render_template(
+            f"chrome/{part}.html",
+            token=_TOKEN,
+            locale=locale,
+            signed_in=signed_in,
+            is_admin=is_admin,
+            section=section,
+        )
+        html = _cache[key] = Markup(rendered)  # noqa: S704 - a rendered template is escaped HTML
+    if part == "footer":
+        return Markup(html.replace(_TOKEN, csrf_token()))  # noqa: S704 - URL-safe token
+    return html
+
+
+_signed: dict[str, tuple[str, float]] = {}
+_SIGNED_REUSE = 600.0  # seconds; far inside WTF_CSRF_TIME_LIMIT
+
+
+def csrf_token() -> str:
+    """The form token for this session, re-signed every ten minutes rather than on every page.
+
+    Flask-WTF checks what comes back exactly as before (signature, session, age); this only
+    saves signing the same value again and again.
+    """
+    raw = session.get("csrf_token")
+    if raw:
+        cached = _signed.get(raw)
+        if cached and time.monotonic() - cached[1] < _SIGNED_REUSE:
+            return cached[0]
+    token = generate_csrf()
+    raw = session.get("csrf_token")
+    if len(_signed) > 20_000:
+        _signed.clear()
+    _signed[raw] = (token, time.monotonic())
+    return token
