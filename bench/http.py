@@ -30,7 +30,7 @@ LATENCY_CONNECTIONS = 10
 THREADS = 2
 DURATION = 10  # seconds per measurement
 WARMUP = 3  # seconds, once per server before the first measurement
-REPEATS = 3
+REPEATS = 5
 REFERENCE_REPEATS = 2  # the throughput at twice the workers, for reference
 TARGET_RATIO = 0.25  # home page req/s >= 25% of hello's
 TARGET_P95_MS = 30.0
