@@ -82,5 +82,25 @@ def configure_engine(app: Flask) -> None:
         conn.connection.driver_connection.execute("BEGIN")
 
 
+# SpatiaLite 5 tables that geoalchemy2's alembic helpers do not know about.
+SPATIALITE_TABLES = {
+    "sql_statements_log",
+    "data_licenses",
+    "ElementaryGeometries",
+    "KNN",
+    "KNN2",
+    "SpatialIndex",
+}
+
+
+def alembic_include_object(obj, name, obj_type, reflected, compare_to):
+    """What Alembic compares: our tables, not SpatiaLite's or PostGIS's own."""
+    from geoalchemy2 import alembic_helpers
+
+    if obj_type == "table" and name in SPATIALITE_TABLES:
+        return False
+    return alembic_helpers.include_object(obj, name, obj_type, reflected, compare_to)
+
+
 def _is_memory(url: sa.URL) -> bool:
     return url.database in (None, "", ":memory:")

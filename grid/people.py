@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from extensions import db
 from grid import services
 from grid.access import Action, current_scope, grid_or_abort, person_or_404, visible_people_clause
+from grid.actions import perform
 from grid.models import Grid, Membership, Role, User
 from grid.services import ServiceError, local_today
 
@@ -109,40 +110,19 @@ def update(user_id):
     """Change a person's contact details, password or whether they may sign in."""
     person = person_or_404(user_id)
     form = request.form
-    try:
-        name = form.get("name", "").strip()
-        if not name:
-            raise ServiceError(_("The name is required."))
-        person.name = name
-        mobile = services.normalise_mobile(form.get("mobile"))
-        if (
-            mobile
-            and mobile != person.mobile
-            and db.session.scalar(
-                sa.select(User.id).where(
-                    sa.or_(User.mobile == mobile, User.username == mobile), User.id != person.id
-                )
-            )
-        ):
-            raise ServiceError(_("That log-in name or mobile number is already in use."))
-        person.mobile = mobile
-        person.office_phone = form.get("office_phone", "").strip() or None
-        if form.get("password"):
-            services.check_password_strength(form["password"])
-            person.set_password(form["password"])
-        active = form.get("active") == "1"
-        if person.active and not active:
-            if person.id == current_user.id:
-                raise ServiceError(_("You cannot disable your own account."))
-            person.session_epoch += 1
-        person.active = active
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("people.show", user_id=user_id)), 303
-    db.session.commit()
-    flash(_("Saved."), "success")
-    return redirect(url_for("people.show", user_id=person.id)), 303
+    return perform(
+        lambda: services.update_person(
+            person,
+            name=form.get("name", ""),
+            mobile=form.get("mobile"),
+            office_phone=form.get("office_phone"),
+            password=form.get("password") or None,
+            active=form.get("active") == "1",
+            by=current_user,
+        ),
+        _("Saved."),
+        url_for("people.show", user_id=person.id),
+    )
 
 
 @bp.route("/appoint/<int:grid_id>", methods=["POST"])
@@ -151,18 +131,13 @@ def appoint(grid_id):
     """Give a person a post in this grid, from a date (posts are never rewritten)."""
     grid = grid_or_abort(grid_id, Action.MANAGE_PEOPLE)
     form = request.form
-    back = redirect(url_for("grid.show", grid_id=grid.id)), 303
-    try:
+
+    def give():
         person = services.find_login(form.get("login", ""))
-        if (
-            person is None
-            or db.session.scalar(
-                sa.select(User.id).where(
-                    User.id == person.id, visible_people_clause(current_scope())
-                )
-            )
-            is None
-        ):
+        reachable = person is not None and db.session.scalar(
+            sa.select(User.id).where(User.id == person.id, visible_people_clause(current_scope()))
+        )
+        if not reachable:
             raise ServiceError(
                 _(
                     "No person with that log-in name or mobile number in your "
@@ -176,24 +151,18 @@ def appoint(grid_id):
         if role == Role.SUBHEAD:
             ids = [int(i) for i in form.getlist("covers") if i.isdigit()]
             covers = list(db.session.scalars(sa.select(Grid).where(Grid.id.in_(ids))))
-        full_time = {"1": True, "0": False}.get(form.get("full_time", ""))
         services.appoint(
             person,
             grid,
             role,
             _parse_day(form.get("started_on"), local_today()),
             by=current_user,
-            full_time=full_time,
+            full_time={"1": True, "0": False}.get(form.get("full_time", "")),
             title=form.get("title"),
             covers=covers,
         )
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return back
-    db.session.commit()
-    flash(_("The post is given."), "success")
-    return back
+
+    return perform(give, _("The post is given."), url_for("grid.show", grid_id=grid.id))
 
 
 @bp.route("/posts/<int:membership_id>/end", methods=["POST"])
@@ -203,14 +172,10 @@ def end_post(membership_id):
     membership = db.session.get(Membership, membership_id) or abort(404)
     person_or_404(membership.user_id)
     grid_or_abort(membership.grid_id, Action.MANAGE_PEOPLE)
-    try:
-        services.end_post(
+    return perform(
+        lambda: services.end_post(
             membership, _parse_day(request.form.get("last_day"), local_today()), by=current_user
-        )
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("The post is ended."), "success")
-    return redirect(url_for("people.show", user_id=membership.user_id)), 303
+        ),
+        _("The post is ended."),
+        url_for("people.show", user_id=membership.user_id),
+    )

@@ -356,6 +356,44 @@ def check_password_strength(password: str) -> None:
         )
 
 
+def update_person(
+    person: User,
+    *,
+    name: str,
+    mobile: str | None,
+    office_phone: str | None,
+    password: str | None,
+    active: bool,
+    by: User | None = None,
+) -> None:
+    """Change a person's details; a new password or disabling ends all their sessions."""
+    if not name.strip():
+        raise ServiceError(_l("The name is required."))
+    mobile = normalise_mobile(mobile)
+    if (
+        mobile
+        and mobile != person.mobile
+        and db.session.scalar(
+            sa.select(User.id).where(
+                sa.or_(User.mobile == mobile, User.username == mobile), User.id != person.id
+            )
+        )
+    ):
+        raise ServiceError(_l("That log-in name or mobile number is already in use."))
+    if person.active and not active and by is not None and by.id == person.id:
+        raise ServiceError(_l("You cannot disable your own account."))
+    person.name = name.strip()
+    person.mobile = mobile
+    person.office_phone = (office_phone or "").strip() or None
+    if password:
+        check_password_strength(password)
+        person.set_password(password)
+    if person.active and not active:
+        person.session_epoch += 1
+    person.active = active
+    db.session.flush()
+
+
 def find_login(login: str) -> User | None:
     """The user a log-in name or mobile number belongs to."""
     login = (login or "").strip()

@@ -11,7 +11,6 @@ from flask import (
     Blueprint,
     abort,
     current_app,
-    flash,
     jsonify,
     redirect,
     render_template,
@@ -25,8 +24,9 @@ from geoalchemy2.shape import to_shape
 from extensions import db
 from grid import services
 from grid.access import Action, current_scope, grid_or_abort
+from grid.actions import perform
 from grid.models import ComplaintChannel, Grid, GridKind, Role, subtree_clause
-from grid.services import ServiceError, local_today
+from grid.services import local_today
 
 bp = Blueprint("grid", __name__, url_prefix="/grids")
 public_bp = Blueprint("public", __name__, url_prefix="/public")
@@ -105,17 +105,14 @@ def staffing(grid_id):
 def add_channel(grid_id):
     """Publish a local complaint channel."""
     grid = grid_or_abort(grid_id, Action.MANAGE_CHANNELS)
-    try:
-        services.add_channel(
-            grid, request.form.get("name", ""), request.form.get("contact", ""), by=current_user
-        )
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("grid.show", grid_id=grid.id)), 303
-    db.session.commit()
-    flash(_("The channel is published."), "success")
-    return redirect(url_for("grid.show", grid_id=grid.id)), 303
+    form = request.form
+    return perform(
+        lambda: services.add_channel(
+            grid, form.get("name", ""), form.get("contact", ""), by=current_user
+        ),
+        _("The channel is published."),
+        url_for("grid.show", grid_id=grid.id),
+    )
 
 
 @bp.route("/channels/<int:channel_id>/retire", methods=["POST"])
@@ -124,15 +121,11 @@ def retire_channel(channel_id):
     """Withdraw a complaint channel from the public page."""
     channel = db.session.get(ComplaintChannel, channel_id) or abort(404)
     grid = grid_or_abort(channel.grid_id, Action.MANAGE_CHANNELS)
-    try:
-        services.retire_channel(channel, by=current_user)
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("grid.show", grid_id=grid.id)), 303
-    db.session.commit()
-    flash(_("The channel is withdrawn."), "success")
-    return redirect(url_for("grid.show", grid_id=grid.id)), 303
+    return perform(
+        lambda: services.retire_channel(channel, by=current_user),
+        _("The channel is withdrawn."),
+        url_for("grid.show", grid_id=grid.id),
+    )
 
 
 @bp.route("/map")

@@ -5,6 +5,8 @@ from alembic import context
 from flask import current_app
 from geoalchemy2 import alembic_helpers
 
+from extensions import alembic_include_object
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -61,23 +63,6 @@ def run_migrations_offline():
         context.run_migrations()
 
 
-# SpatiaLite 5 tables that geoalchemy2's include_object does not know about.
-_SPATIALITE_EXTRA = {
-    "sql_statements_log",
-    "data_licenses",
-    "ElementaryGeometries",
-    "KNN",
-    "KNN2",
-    "SpatialIndex",
-}
-
-
-def include_object(obj, name, obj_type, reflected, compare_to):
-    if obj_type == "table" and name in _SPATIALITE_EXTRA:
-        return False
-    return alembic_helpers.include_object(obj, name, obj_type, reflected, compare_to)
-
-
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -101,7 +86,7 @@ def run_migrations_online():
         conf_args["process_revision_directives"] = alembic_helpers.writer.chain(
             process_revision_directives
         )
-    conf_args.setdefault("include_object", include_object)
+    conf_args.setdefault("include_object", alembic_include_object)
     conf_args.setdefault("render_item", alembic_helpers.render_item)
 
     connectable = get_engine()

@@ -4,25 +4,15 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from geoalchemy2 import alembic_helpers
 
-from extensions import db
+from extensions import alembic_include_object, db
 from tests.conftest import make_app
 
 
 def _include(obj, name, obj_type, reflected, compare_to):
-    extra = {
-        "sql_statements_log",
-        "data_licenses",
-        "ElementaryGeometries",
-        "KNN",
-        "KNN2",
-        "SpatialIndex",
-        "alembic_version",
-    }
-    if obj_type == "table" and name in extra:
+    if obj_type == "table" and name == "alembic_version":
         return False
-    return alembic_helpers.include_object(obj, name, obj_type, reflected, compare_to)
+    return alembic_include_object(obj, name, obj_type, reflected, compare_to)
 
 
 def test_migrated_schema_matches_the_models(app):
