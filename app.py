@@ -43,6 +43,12 @@ DEFAULTS = {
     "COMPLAINT_HOTLINE": "12369",
     # Key grids (重点网格) around air-quality stations.
     "KEY_GRID_RADIUS_M": 3000,
+    # Photo evidence: where originals and derived images are kept, the largest upload, and
+    # the CJK font burnt into watermarks (installed by make run / make test).
+    "PHOTO_STORAGE_DIR": None,  # default: <instance>/photos
+    "PHOTO_MAX_BYTES": 20 * 1024 * 1024,
+    "WATERMARK_FONT": "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "MAX_CONTENT_LENGTH": 24 * 1024 * 1024,  # a photo plus its form fields
     "SPATIALITE_LIBRARY_PATH": "mod_spatialite",
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
 }
@@ -113,16 +119,23 @@ def _init_extensions(app):
 
 
 def _register_blueprints(app):
+    from desk import cli as desk_cli
     from desk.views import bp as desk_bp
     from grid import cli as grid_cli
     from grid.auth import bp as auth_bp
     from grid.people import bp as people_bp
     from grid.views import bp as grid_bp
     from grid.views import public_bp
+    from patrol import cli as patrol_cli
+    from patrol.ledger import bp as ledger_bp
+    from patrol.views import bp as patrol_bp
+    from patrol.views import sync_bp
 
-    for bp in (desk_bp, auth_bp, grid_bp, public_bp, people_bp):
+    for bp in (desk_bp, auth_bp, grid_bp, public_bp, people_bp, patrol_bp, sync_bp, ledger_bp):
         app.register_blueprint(bp)
     grid_cli.register(app)
+    patrol_cli.register(app)
+    desk_cli.register(app)
 
 
 def _content_security_policy(app):
@@ -184,6 +197,12 @@ def _register_hooks(app):
     from grid.labels import register as register_labels
 
     register_labels(app)
+    from patrol.labels import register as register_patrol_labels
+
+    register_patrol_labels(app)
+    from desk.language import gettext
+
+    app.jinja_env.filters["t"] = gettext  # translate a msgid held in a table (N_-marked)
     app.jinja_env.globals.update(
         asset_url=asset_url,
         link=link,

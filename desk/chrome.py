@@ -29,8 +29,9 @@ _cache: dict[tuple, Markup] = {}
 
 
 def _section(endpoint: str | None) -> str | None:
-    if endpoint and endpoint.startswith("people."):
-        return "people"
+    for prefix, section in (("people.", "people"), ("sources.", "sources"), ("patrol.", "patrol")):
+        if endpoint and endpoint.startswith(prefix):
+            return section
     return _SECTIONS.get(endpoint or "")
 
 

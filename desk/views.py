@@ -101,6 +101,7 @@ def service_worker():
     ]
     body = render_template(
         "desk/sw.js",
+        queue_url=asset_url("js/queue.js"),
         precache=precache,
         offline_url=url_for("desk.offline"),
         version=shell_version(*sources),

@@ -33,6 +33,7 @@ class Action(StrEnum):
     VIEW = "view"
     MANAGE_PEOPLE = "manage_people"
     MANAGE_CHANNELS = "manage_channels"
+    MANAGE_LEDGER = "manage_ledger"  # the county keeps the pollution-source ledger (RULES §2)
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class Scope:
     posts: tuple[Post, ...]
     view_paths: tuple[str, ...]
     admin_paths: tuple[str, ...]
-    channel_paths: tuple[str, ...]
+    office_paths: tuple[str, ...]
 
     @property
     def everything(self) -> bool:
@@ -76,7 +77,9 @@ class Scope:
         if action == Action.MANAGE_PEOPLE:
             return any(grid.path.startswith(p) for p in self.admin_paths)
         if action == Action.MANAGE_CHANNELS:
-            return grid.level in (1, 2) and any(grid.path.startswith(p) for p in self.channel_paths)
+            return grid.level in (1, 2) and any(grid.path.startswith(p) for p in self.office_paths)
+        if action == Action.MANAGE_LEDGER:
+            return any(grid.path.startswith(p) for p in self.office_paths)
         return False
 
     def grid_clause(self):

@@ -54,7 +54,8 @@ def load_user(session_id: str):
 def unauthorized():
     """Pages redirect to the sign-in form; scripts (htmx, sync) get a 401 they can act on."""
     wants_json = request.accept_mimetypes.best == "application/json"
-    if request.headers.get("HX-Request") or wants_json or request.method != "GET":
+    api = request.blueprint == "sync"  # the phone's queue: it keeps its items and asks
+    if "HTTP_HX_REQUEST" in request.environ or wants_json or api or request.method != "GET":
         response = jsonify(
             error="login_required",
             message=_("Please sign in to continue."),

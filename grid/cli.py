@@ -1,10 +1,8 @@
 """`flask grid ...`, `flask users ...` and `flask demo load`."""
 
 import sys
-from datetime import date
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from extensions import db
@@ -14,7 +12,6 @@ from grid.models import GeomSource, Grid, Role
 
 grid_cli = AppGroup("grid", help="The grid tree: divisions, boundaries, lookups, staffing.")
 users_cli = AppGroup("users", help="People and their posts.")
-demo_cli = AppGroup("demo", help="The Changji demonstration data.")
 
 
 def _reject(exc: ImportRejected) -> None:
@@ -191,44 +188,6 @@ def _grid(ref: str) -> Grid:
     return grid
 
 
-@demo_cli.command("load")
-@click.option("--if-empty", is_flag=True, help="Do nothing when the database holds grids.")
-@click.option("--data-dir", default=None, help="Folder with the Changji public data.")
-@click.option(
-    "--today",
-    "today",
-    type=click.DateTime(["%Y-%m-%d"]),
-    default=None,
-    help="Date the demo posts start from (default: a year before today).",
-)
-def demo_load_command(if_empty, data_dir, today):
-    """Load the Changji demo: real divisions and county boundaries, synthetic villages,
-    fictional people."""
-    from grid import demo
-
-    if services.root_grid() is not None:
-        if not if_empty:
-            raise click.ClickException("The database already holds a grid; use an empty database.")
-        click.echo("The database already holds a grid; demo not loaded again.")
-        _print_logins()
-        return
-    data_dir = data_dir or current_app.config.get("DEMO_DATA_DIR") or demo.default_data_dir()
-    start = today.date() if today else date(services.local_today().year - 1, 1, 1)
-    summary = demo.load(data_dir, start, echo=click.echo)
-    db.session.commit()
-    click.echo(summary)
-    _print_logins()
-
-
-def _print_logins():
-    from grid import demo
-
-    click.echo(f"Demo log-ins (password {demo.DEMO_PASSWORD}):")
-    for login, what in demo.demo_logins():
-        click.echo(f"  {login:10} {what}")
-
-
 def register(app):
     app.cli.add_command(grid_cli)
     app.cli.add_command(users_cli)
-    app.cli.add_command(demo_cli)

@@ -8,6 +8,7 @@ runs once on each backend.
 import os
 import re
 import shutil
+import tempfile
 import threading
 import uuid
 from datetime import date
@@ -33,6 +34,7 @@ BASE_CONFIG = {
     "SESSION_COOKIE_SECURE": False,
     "RATELIMIT_ENABLED": True,
     "TILE_URL": "",  # tests never reach the internet
+    "PHOTO_STORAGE_DIR": tempfile.mkdtemp(prefix="gridpatrol-test-photos-"),
 }
 
 
@@ -116,9 +118,12 @@ def migrate_and_load(app) -> None:
 
     from grid import demo
 
+    from patrol import demo as patrol_demo
+
     with app.app_context():
         upgrade()
         demo.load(demo.default_data_dir(), DEMO_START, echo=lambda _msg: None)
+        patrol_demo.load(DEMO_START, echo=lambda _msg: None)
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
@@ -224,17 +229,27 @@ def _fresh_rate_limits(request):
 
 
 @pytest.fixture(scope="session")
-def live_server(database):
+def live(database):
     """The app on a real socket, on its own copy of the demo database (commits are real)."""
     # A tile server that refuses connections: the map must still work without tiles.
     application = make_app(database.clone(), TILE_URL="http://127.0.0.1:9/{z}/{x}/{y}.png")
     server = make_server("127.0.0.1", 0, application, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    yield f"http://127.0.0.1:{server.server_port}", application
     server.shutdown()
     with application.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(live):
+    return live[0]
+
+
+@pytest.fixture(scope="session")
+def live_app(live):
+    return live[1]
 
 
 CHROMIUM = os.environ.get("GRIDPATROL_CHROMIUM", "/usr/bin/chromium")

@@ -56,6 +56,42 @@ class World:
     posts: dict
     channels: dict
     users: dict
+    records: dict  # grid name -> {"patrol": id, "problem": id, "photo": id}
+
+
+def _patrol_records(village):
+    """A patrol with a problem and a photo in `village`, written directly (not through sync)."""
+    import io
+    import uuid
+
+    from PIL import Image
+
+    from grid.models import utcnow
+    from patrol.models import Patrol, Photo, Problem
+    from patrol.services import photo_store
+
+    supervisor = db.session.scalar(sa.select(Membership.user_id).where(
+        Membership.grid_id == village.id, Membership.role == Role.SUPERVISOR).limit(1))
+    now = utcnow()
+    patrol = Patrol(client_id=str(uuid.uuid4()), supervisor_id=supervisor, grid_id=village.id,
+                    started_at=now)
+    db.session.add(patrol)
+    db.session.flush()
+    problem = Problem(reporter_id=supervisor, grid_id=village.id, patrol_id=patrol.id,
+                      found_at=now, category="dust", severity="minor", description="扬尘")
+    db.session.add(problem)
+    db.session.flush()
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 120, 40)).save(out, "JPEG")
+    key = f"thumbs/test/{uuid.uuid4()}.jpg"
+    photo_store().put(key, out.getvalue())
+    photo = Photo(client_id=str(uuid.uuid4()), uploaded_by_id=supervisor, problem_id=problem.id,
+                  grid_id=village.id, captured_at=now, sha256="0" * 64, original_key=key,
+                  display_key=key, thumb_key=key, content_type="image/jpeg", size_bytes=1,
+                  width=8, height=8, phash="0" * 16)
+    db.session.add(photo)
+    db.session.flush()
+    return {"patrol": patrol.id, "problem": problem.id, "photo": photo.id}
 
 
 @pytest.fixture
@@ -106,6 +142,7 @@ def world(db_session):
         )
 
     channels = {k: channel(grids[k]) for k in ("C", "ROOT", "OTHER_C")}
+    records = {k: _patrol_records(grids[k]) for k in ("V", "OTHER_V")}
     # the sub-grid head of T covers V but not V2
     covered = services.covers_of(
         [
@@ -116,7 +153,7 @@ def world(db_session):
     )
     assert grids["V"].id in next(iter(covered.values()))
     assert grids["V2"].id not in next(iter(covered.values()))
-    return World(grids, people, posts, channels, users)
+    return World(grids, people, posts, channels, users, records)
 
 
 @dataclass
@@ -222,6 +259,31 @@ ROUTES = {
         lambda a, t: 404 if t == "T" else 200,
     ),
 }
+RECORD_GRIDS = ["V", "OTHER_V"]
+ROUTES.update({
+    "patrol.index": Route("GET", lambda w, t: "/patrol/", [None], _signed_in(200)),
+    "patrol.sources_json": Route("GET", lambda w, t: f"/patrol/{w.grids[t].id}/sources.json",
+                                 GRIDS, _grid_view),
+    "patrol.coverage_page": Route("GET", lambda w, t: "/patrol/coverage" + (
+        f"?grid={w.grids[t].id}" if t else ""), GRIDS + [None],
+        lambda a, t: _grid_view(a, t) if t else (302 if a == "anon" else 200)),
+    "patrol.show": Route("GET", lambda w, t: f"/patrol/{w.records[t]['patrol']}", RECORD_GRIDS,
+                         _grid_view),
+    "patrol.problem": Route("GET", lambda w, t: f"/patrol/problems/{w.records[t]['problem']}",
+                            RECORD_GRIDS, _grid_view),
+    "patrol.photo": Route("GET", lambda w, t: f"/patrol/photos/{w.records[t]['photo']}/thumb",
+                          RECORD_GRIDS, _grid_view),
+    "sync.token": Route("GET", lambda w, t: "/sync/token", [None],
+                        lambda a, t: 401 if a == "anon" else 200),
+    # A signed-in POST without a body is malformed (400): authorisation passed.
+    "sync.items": Route("POST", lambda w, t: "/sync/items", [None],
+                        lambda a, t: 401 if a == "anon" else 400),
+    "sync.photos": Route("POST", lambda w, t: "/sync/photos", [None],
+                         lambda a, t: 401 if a == "anon" else 400),
+})
+from tests.matrix_sources import source_routes  # noqa: E402 - needs Route and sees above
+
+ROUTES.update(source_routes(Route, sees))
 UNCHECKED = {"static"}  # files, the same for everyone
 
 

@@ -23,6 +23,14 @@
     if (badge) badge.hidden = navigator.onLine;
     document.documentElement.classList.toggle('offline', !navigator.onLine);
   }
+  // Anything recorded offline is sent when the app opens and when the network returns.
+  function syncQueue() {
+    if (!window.GridQueue || !navigator.onLine) return;
+    window.GridQueue.counts().then(function (c) { if (c.waiting) window.GridQueue.sync(); });
+  }
+  document.addEventListener('DOMContentLoaded', syncQueue);
+  window.addEventListener('online', syncQueue);
+
   window.addEventListener('online', showNetwork);
   window.addEventListener('offline', showNetwork);
   document.addEventListener('DOMContentLoaded', showNetwork);

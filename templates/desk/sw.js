@@ -5,6 +5,15 @@ const SHELL = 'gridpatrol-shell-' + VERSION;
 const PAGES = 'gridpatrol-pages-' + VERSION;
 const PRECACHE = {{ precache|tojson }};
 const OFFLINE_URL = {{ offline_url|tojson }};
+importScripts({{ queue_url|tojson }});  // the offline queue, for Background Sync
+
+self.addEventListener('sync', (event) => {
+  if (event.tag !== 'gridpatrol-sync') return;
+  // Rejecting makes the browser try again later; a needed log-in waits for the user instead.
+  event.waitUntil(self.GridQueue.sync().then((outcome) => {
+    if (outcome.state === 'offline' || outcome.state === 'error') throw new Error(outcome.state);
+  }));
+});
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {

@@ -1,0 +1,352 @@
+/* The patrol page: start, record the route, visit each source, report problems with photos,
+   end. Everything goes to the offline queue (queue.js) first; nothing needs the network. */
+(function () {
+  'use strict';
+  var app = document.getElementById('patrol-app');
+  if (!app || !window.GridQueue) return;
+  var d = app.dataset, Q = window.GridQueue, gridId = Number(d.gridId);
+  var KEY = {patrol: 'patrol:' + gridId, visited: 'visited:' + gridId, route: 'route:' + gridId};
+  var MIN_STEP_M = 25;       // keep route points at least 25 m apart
+  var MAX_SPEED_MS = 70;     // a hop faster than this (about 250 km/h) is a bad fix
+  var ROUTE_FLUSH = 10;      // points per queued route item
+  var PHOTO_MAX_PX = 1600;   // shrink on the phone before storing (the server re-encodes anyway)
+
+  var position = null, patrol = null, lastKept = null, route = [], sources = [];
+  var visited = {day: '', ids: []}, map = null, layers = null, problemFor = null;
+
+  function $(id) { return document.getElementById(id); }
+
+  function haversine(lat1, lon1, lat2, lon2) {
+    var r = Math.PI / 180, dLat = (lat2 - lat1) * r, dLon = (lon2 - lon1) * r;
+    var a = Math.pow(Math.sin(dLat / 2), 2) +
+      Math.cos(lat1 * r) * Math.cos(lat2 * r) * Math.pow(Math.sin(dLon / 2), 2);
+    return 2 * 6371008.8 * Math.asin(Math.min(1, Math.sqrt(a)));
+  }
+
+  function localDay() {
+    var now = new Date();
+    return now.getFullYear() + '-' + (now.getMonth() + 1) + '-' + now.getDate();
+  }
+
+  function fix() {
+    return position ? {lat: position.lat, lon: position.lon, accuracy: position.accuracy}
+                    : {lat: null, lon: null, accuracy: null};
+  }
+
+  // --- position and route ---------------------------------------------------------------------
+
+  function onPosition(p) {
+    position = {lat: p.coords.latitude, lon: p.coords.longitude, accuracy: p.coords.accuracy,
+                device_ms: Date.now(), elapsed_ms: performance.now()};
+    $('position').textContent = position.lat.toFixed(6) + ', ' + position.lon.toFixed(6) +
+      ' ±' + Math.round(position.accuracy) + ' ' + d.labelM;
+    if (patrol) keep(position);
+    renderSources();
+    showPosition();
+  }
+
+  function keep(pos) {
+    if (lastKept) {
+      var metres = haversine(lastKept.lat, lastKept.lon, pos.lat, pos.lon);
+      var seconds = Math.max((pos.elapsed_ms - lastKept.elapsed_ms) / 1000, 0.001);
+      if (metres < MIN_STEP_M || metres / seconds > MAX_SPEED_MS) return;
+    }
+    lastKept = pos;
+    route.push([pos.device_ms, pos.elapsed_ms, pos.lon, pos.lat, pos.accuracy]);
+    Q.set(KEY.route, route);
+    if (route.length >= ROUTE_FLUSH) flushRoute();
+  }
+
+  function flushRoute() {
+    if (!patrol || !route.length) return Promise.resolve();
+    var points = route;
+    route = [];
+    return Q.set(KEY.route, route).then(function () {
+      return Q.add('patrol.route', {patrol: patrol.client_id, points: points});
+    });
+  }
+
+  // --- patrol, visits, problems ---------------------------------------------------------------
+
+  function start() {
+    var f = fix();
+    return Q.add('patrol.start', {grid_id: gridId, lat: f.lat, lon: f.lon, accuracy: f.accuracy})
+      .then(function (item) {
+        patrol = {client_id: item.client_id, started_ms: item.device_ms};
+        lastKept = null;
+        return Q.set(KEY.patrol, patrol);
+      }).then(function () {
+        if (position) keep(position);
+        render();
+        kick();
+      });
+  }
+
+  function end() {
+    var f = fix();
+    return flushRoute().then(function () {
+      return Q.add('patrol.end', {patrol: patrol.client_id, lat: f.lat, lon: f.lon,
+                                  accuracy: f.accuracy});
+    }).then(function () {
+      patrol = null;
+      return Q.set(KEY.patrol, null);
+    }).then(function () { render(); kick(); });
+  }
+
+  function markVisited(sourceId) {
+    if (visited.day !== localDay()) visited = {day: localDay(), ids: []};
+    if (visited.ids.indexOf(sourceId) < 0) visited.ids.push(sourceId);
+    return Q.set(KEY.visited, visited);
+  }
+
+  function visit(source, outcome, note, files) {
+    if (!patrol) { alert(d.labelNeedPatrol); return Promise.reject(new Error('no patrol')); }
+    var f = fix();
+    return flushRoute().then(function () {
+      return Q.add('visit', {patrol: patrol.client_id, source_id: source.id, outcome: outcome,
+                             note: note || '', lat: f.lat, lon: f.lon, accuracy: f.accuracy});
+    }).then(function (item) {
+      return attach(files, 'visit', item.client_id).then(function () {
+        return markVisited(source.id);
+      }).then(function () { return item; });
+    });
+  }
+
+  function problem(source, fields, files) {
+    if (!patrol) { alert(d.labelNeedPatrol); return Promise.reject(new Error('no patrol')); }
+    var f = fix();
+    var before = source ? visit(source, 'problem', fields.description, []) : Promise.resolve(null);
+    return before.then(function (visitItem) {
+      return Q.add('problem', {
+        patrol: patrol.client_id, visit: visitItem ? visitItem.client_id : null,
+        source_id: source ? source.id : null, category: fields.category,
+        severity: fields.severity, description: fields.description,
+        stopped_on_spot: fields.stopped, lat: f.lat, lon: f.lon, accuracy: f.accuracy});
+    }).then(function (item) { return attach(files, 'problem', item.client_id); });
+  }
+
+  // --- photos: read the original's facts, then shrink ----------------------------------------
+
+  function hex(buffer) {
+    return Array.prototype.map.call(new Uint8Array(buffer), function (b) {
+      return (b + 0x100).toString(16).slice(1);
+    }).join('');
+  }
+
+  function shrink(file) {
+    return createImageBitmap(file).then(function (bitmap) {  // applies the EXIF orientation
+      var scale = Math.min(1, PHOTO_MAX_PX / Math.max(bitmap.width, bitmap.height));
+      var canvas = document.createElement('canvas');
+      canvas.width = Math.round(bitmap.width * scale);
+      canvas.height = Math.round(bitmap.height * scale);
+      canvas.getContext('2d').drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      bitmap.close();
+      return new Promise(function (resolve) { canvas.toBlob(resolve, 'image/jpeg', 0.85); });
+    });
+  }
+
+  function prepare(file) {
+    var f = fix();
+    return file.arrayBuffer().then(function (buffer) {
+      var facts = window.GridExif ? window.GridExif.read(buffer) : {};
+      return Promise.all([crypto.subtle.digest('SHA-256', buffer), shrink(file)])
+        .then(function (r) {
+          return {blob: r[1], sha256: hex(r[0]), exif_lat: facts.lat, exif_lon: facts.lon,
+                  exif_taken_at: facts.takenAt, lat: f.lat, lon: f.lon, accuracy: f.accuracy};
+        });
+    });
+  }
+
+  function attach(files, parentKind, parentId) {
+    var chain = Promise.resolve();
+    Array.prototype.forEach.call(files || [], function (file) {
+      chain = chain.then(function () { return prepare(file); }).then(function (photo) {
+        photo.parent_kind = parentKind;
+        photo.parent_client_id = parentId;
+        return Q.addPhoto(photo);
+      });
+    });
+    return chain;
+  }
+
+  // --- the page -------------------------------------------------------------------------------
+
+  function distanceText(s) {
+    if (!position || s.lat === null) return '';
+    var m = haversine(position.lat, position.lon, s.lat, s.lon);
+    return m >= 1000 ? (m / 1000).toFixed(1) + ' ' + d.labelKm : Math.round(m) + ' ' + d.labelM;
+  }
+
+  function isVisited(s) {
+    return s.visited_today || (visited.day === localDay() && visited.ids.indexOf(s.id) >= 0);
+  }
+
+  function renderSources() {
+    var list = $('source-list'), tpl = $('source-row');
+    var ordered = sources.slice().sort(function (a, b) {
+      if (!position || a.lat === null || b.lat === null) return a.name < b.name ? -1 : 1;
+      return haversine(position.lat, position.lon, a.lat, a.lon) -
+        haversine(position.lat, position.lon, b.lat, b.lon);
+    });
+    var remaining = 0;
+    ordered.forEach(function (s) {
+      var row = list.querySelector('[data-source="' + s.id + '"]');
+      if (!row) {
+        row = tpl.content.firstElementChild.cloneNode(true);
+        row.dataset.source = s.id;
+        row.querySelector('.source-name').textContent = s.name;
+        row.querySelector('.source-kind').textContent = s.kind_label || s.kind;
+        wire(row, s);
+      }
+      row.querySelector('.source-distance').textContent = distanceText(s);
+      var mark = row.querySelector('.source-visited');
+      mark.hidden = !isVisited(s);
+      mark.textContent = d.labelVisited;
+      if (!isVisited(s)) remaining += 1;
+      list.appendChild(row);  // moves it into distance order
+    });
+    $('remaining').textContent = '(' + remaining + ' ' + d.labelRemaining + ')';
+  }
+
+  function wire(row, source) {
+    var form = row.querySelector('.visit-form');
+    form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      visit(source, 'normal', form.elements.note.value, form.elements.photos.files).then(function () {
+        form.reset();
+        row.querySelector('details').open = false;
+        renderSources();
+        kick();
+      });
+    });
+    row.querySelector('.problem-button').addEventListener('click', function () { openProblem(source); });
+  }
+
+  function openProblem(source) {
+    if (!patrol) { alert(d.labelNeedPatrol); return; }
+    problemFor = source;
+    $('problem-form').reset();
+    $('problem-error').hidden = true;
+    $('problem-source').textContent = source ? source.name : d.gridName;
+    $('problem-dialog').showModal();
+  }
+
+  function saveProblem(e) {
+    var form = $('problem-form');
+    if (e.submitter && e.submitter.value === 'cancel') return;
+    e.preventDefault();
+    var fields = {category: form.elements.category.value, severity: form.elements.severity.value,
+                  description: form.elements.description.value.trim(),
+                  stopped: form.elements.stopped_on_spot.checked};
+    if (!fields.category || !fields.description) {
+      $('problem-error').textContent = d.labelDescribe;
+      $('problem-error').hidden = false;
+      return;
+    }
+    problem(problemFor, fields, form.elements.photos.files).then(function () {
+      $('problem-dialog').close();
+      renderSources();
+      kick();
+    });
+  }
+
+  function render() {
+    $('start-patrol').hidden = !!patrol;
+    $('end-patrol').hidden = !patrol;
+    $('report-problem').hidden = !patrol;
+    $('patrol-state').textContent = patrol
+      ? d.labelStarted + ' ' + new Date(patrol.started_ms).toLocaleTimeString()
+      : d.labelNone;
+  }
+
+  function showQueue(e) {
+    var c = e.detail;
+    $('queue-count').textContent = String(c.waiting);
+    var sync = c.sync || {};
+    var text = {done: c.waiting ? '' : d.labelSent, offline: d.labelOffline, login: d.labelLogin,
+                error: d.labelError}[sync.state] || '';
+    if (!navigator.onLine) text = d.labelOffline;
+    $('sync-state').textContent = text;
+    $('sync-login').hidden = sync.state !== 'login';
+    var box = $('refused-box'), list = $('refused-list');
+    box.hidden = !c.refused.length;
+    list.textContent = '';
+    c.refused.forEach(function (r) {
+      var li = document.createElement('li');
+      li.textContent = r.kind + ': ' + (r.message || r.error || r.status);
+      list.appendChild(li);
+    });
+  }
+
+  function showPosition() {
+    if (!map || !position) return;
+    if (!layers.me) layers.me = L.circleMarker([position.lat, position.lon], {radius: 7, color: '#c62828'}).addTo(map);
+    layers.me.setLatLng([position.lat, position.lon]);
+  }
+
+  function drawMap() {
+    var el = $('patrol-map');
+    if (!window.L || !el) return;
+    map = L.map(el, {zoomControl: true});
+    if (el.dataset.tiles) L.tileLayer(el.dataset.tiles, {attribution: el.dataset.attribution}).addTo(map);
+    layers = {sources: L.layerGroup().addTo(map), me: null};
+    var points = [];
+    sources.forEach(function (s) {
+      if (s.lat === null) return;
+      points.push([s.lat, s.lon]);
+      L.circleMarker([s.lat, s.lon], {radius: 6, color: '#0b6e4f'}).bindTooltip(s.name).addTo(layers.sources);
+    });
+    if (points.length) map.fitBounds(points, {padding: [20, 20], animate: false, maxZoom: 16});
+    else map.setView([44.0, 87.3], 9);
+    showPosition();
+  }
+
+  function loadSources() {
+    return fetch(d.sourcesUrl, {credentials: 'same-origin', headers: {Accept: 'application/json'}})
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (data) { sources = data.sources; })
+      .catch(function () { sources = sources || []; });
+  }
+
+  function kick() {
+    if (navigator.onLine) Q.sync();
+    if (navigator.serviceWorker && navigator.serviceWorker.ready) {
+      navigator.serviceWorker.ready.then(function (reg) {
+        if (reg.sync) return reg.sync.register('gridpatrol-sync');
+      }).catch(function () { /* Background Sync is optional */ });
+    }
+  }
+
+  window.addEventListener('gridpatrol:queue', showQueue);
+  window.addEventListener('online', kick);
+  window.addEventListener('offline', function () { Q.changed(); });
+  $('sync-now').addEventListener('click', function () { Q.sync(); });
+  $('start-patrol').addEventListener('click', start);
+  $('end-patrol').addEventListener('click', end);
+  $('report-problem').addEventListener('click', function () { openProblem(null); });
+  $('problem-form').addEventListener('submit', saveProblem);
+
+  Promise.all([Q.get(KEY.patrol), Q.get(KEY.visited), Q.get(KEY.route), loadSources()])
+    .then(function (r) {
+      patrol = r[0];
+      visited = r[1] || visited;
+      // Points kept before a reload belong to an earlier app start: their elapsed time means
+      // nothing now, so they go with -1 and the server places them by the device clock.
+      var restored = (r[2] || []).map(function (p) { return [p[0], -1, p[2], p[3], p[4]]; });
+      if (patrol && restored.length) {
+        Q.set(KEY.route, []).then(function () {
+          return Q.add('patrol.route', {patrol: patrol.client_id, points: restored});
+        });
+      }
+      render();
+      renderSources();
+      drawMap();
+      Q.changed();
+      kick();
+    });
+  if (navigator.geolocation) {
+    navigator.geolocation.watchPosition(onPosition, function () {
+      $('position').textContent = d.labelNoFix;
+    }, {enableHighAccuracy: true, maximumAge: 10000, timeout: 30000});
+  }
+})();
