@@ -12,7 +12,7 @@ from datetime import datetime
 from bench.common import ROOT, Context, load_average, machine_markdown
 
 # Module names under bench/, in report order. Each exposes run(ctx) -> str (a Markdown section).
-BENCHMARKS = ("locate", "http", "photos")
+BENCHMARKS = ("locate", "http", "photos", "sync")
 
 REPORT = ROOT / "docs" / "benchmarks.md"
 

@@ -15,8 +15,13 @@ demo_cli = AppGroup("demo", help="The Changji demonstration data.")
 @demo_cli.command("load")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database holds grids.")
 @click.option("--data-dir", default=None, help="Folder with the Changji public data.")
-@click.option("--today", "today", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Date the demo posts start from (default: 1 January of last year).")
+@click.option(
+    "--today",
+    "today",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Date the demo posts start from (default: 1 January of last year).",
+)
 def demo_load_command(if_empty, data_dir, today):
     """Load the Changji demo: real divisions and county boundaries, synthetic villages,
     fictional people and pollution sources."""
@@ -25,13 +30,11 @@ def demo_load_command(if_empty, data_dir, today):
 
     if grid_services.root_grid() is not None:
         if not if_empty:
-            raise click.ClickException("The database already holds a grid; use an empty "
-                                       "database.")
+            raise click.ClickException("The database already holds a grid; use an empty database.")
         click.echo("The database already holds a grid; demo not loaded again.")
         _print_logins()
         return
-    data_dir = data_dir or current_app.config.get("DEMO_DATA_DIR") or \
-        grid_demo.default_data_dir()
+    data_dir = data_dir or current_app.config.get("DEMO_DATA_DIR") or grid_demo.default_data_dir()
     start = today.date() if today else date(grid_services.local_today().year - 1, 1, 1)
     click.echo(grid_demo.load(data_dir, start, echo=click.echo))
     click.echo(patrol_demo.load(start, echo=click.echo))

@@ -1,5 +1,6 @@
 """Actions on sources, patrols, visits, problems and photos. Services flush; callers commit."""
 
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -90,12 +91,11 @@ def _place(source: Source, county: Grid, lon: float | None, lat: float | None) -
     if lon is None or lat is None:
         source.location, source.grid_id = None, None
         return
-    coords = _coordinates({"lon": lon, "lat": lat})
-    assert coords is not None
-    village = grid_services.locate(coords[0], coords[1], 4)
+    lon, lat, _accuracy = _coordinates({"lon": lon, "lat": lat}) or (lon, lat, None)
+    village = grid_services.locate(lon, lat, 4)
     if village is None or not village.path.startswith(county.path):
         raise ServiceError(_l("The location is not inside %(county)s.", county=county.name))
-    source.location = point(coords[0], coords[1])
+    source.location = point(lon, lat)
     source.grid_id = village.id
 
 
@@ -148,8 +148,13 @@ def update_source(source: Source, fields: SourceFields, by: User | None = None) 
     # village by hand (move_source), and an edit of its name must not undo that. The form
     # shows six decimals, so 1e-6 is "unchanged".
     old = to_shape(source.location) if source.location is not None else None
-    unchanged = (old is not None and fields.lon is not None and fields.lat is not None
-                 and abs(old.x - fields.lon) < 1e-6 and abs(old.y - fields.lat) < 1e-6)
+    unchanged = (
+        old is not None
+        and fields.lon is not None
+        and fields.lat is not None
+        and abs(old.x - fields.lon) < 1e-6
+        and abs(old.y - fields.lat) < 1e-6
+    )
     if not unchanged:
         _place(source, county, fields.lon, fields.lat)
     if source.grid_id != old_grid:
@@ -556,7 +561,7 @@ def _rebuild_route(patrol: Patrol) -> None:
         from geoalchemy2.shape import from_shape
 
         patrol.route = from_shape(LineString(coords), srid=4326)
-        patrol.route_length_m = sum(haversine_m(*a, *b) for a, b in zip(coords, coords[1:]))
+        patrol.route_length_m = sum(haversine_m(*a, *b) for a, b in itertools.pairwise(coords))
     db.session.flush()
 
 
@@ -682,11 +687,18 @@ def apply_batch(up: Upload, raw_items: Iterable[Any]) -> list[dict]:
         try:
             results.append(apply_item(up, parse_item(raw)))
         except SyncRefused as exc:
-            results.append({"client_id": client_id, "status": exc.status, "error": exc.code,
-                            "message": str(exc)})
+            results.append(
+                {
+                    "client_id": client_id,
+                    "status": exc.status,
+                    "error": exc.code,
+                    "message": str(exc),
+                }
+            )
         except ServiceError as exc:  # any other rule the item breaks
-            results.append({"client_id": client_id, "status": 422, "error": "invalid",
-                            "message": str(exc)})
+            results.append(
+                {"client_id": client_id, "status": 422, "error": "invalid", "message": str(exc)}
+            )
     return results
 
 

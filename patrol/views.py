@@ -337,7 +337,7 @@ def photos():
         status, response = services.ingest_photo(
             Upload(_user(), _sent(), utcnow()), upload, data, services.photo_store()
         )
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError):
         db.session.rollback()
         return jsonify(error="malformed", message=_("The photo's details are not valid.")), 400
     except SyncRefused as exc:

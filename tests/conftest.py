@@ -117,7 +117,6 @@ def migrate_and_load(app) -> None:
     from flask_migrate import upgrade
 
     from grid import demo
-
     from patrol import demo as patrol_demo
 
     with app.app_context():

@@ -70,25 +70,48 @@ def _patrol_records(village):
     from patrol.models import Patrol, Photo, Problem
     from patrol.services import photo_store
 
-    supervisor = db.session.scalar(sa.select(Membership.user_id).where(
-        Membership.grid_id == village.id, Membership.role == Role.SUPERVISOR).limit(1))
+    supervisor = db.session.scalar(
+        sa.select(Membership.user_id)
+        .where(Membership.grid_id == village.id, Membership.role == Role.SUPERVISOR)
+        .limit(1)
+    )
     now = utcnow()
-    patrol = Patrol(client_id=str(uuid.uuid4()), supervisor_id=supervisor, grid_id=village.id,
-                    started_at=now)
+    patrol = Patrol(
+        client_id=str(uuid.uuid4()), supervisor_id=supervisor, grid_id=village.id, started_at=now
+    )
     db.session.add(patrol)
     db.session.flush()
-    problem = Problem(reporter_id=supervisor, grid_id=village.id, patrol_id=patrol.id,
-                      found_at=now, category="dust", severity="minor", description="扬尘")
+    problem = Problem(
+        reporter_id=supervisor,
+        grid_id=village.id,
+        patrol_id=patrol.id,
+        found_at=now,
+        category="dust",
+        severity="minor",
+        description="扬尘",
+    )
     db.session.add(problem)
     db.session.flush()
     out = io.BytesIO()
     Image.new("RGB", (8, 8), (10, 120, 40)).save(out, "JPEG")
     key = f"thumbs/test/{uuid.uuid4()}.jpg"
     photo_store().put(key, out.getvalue())
-    photo = Photo(client_id=str(uuid.uuid4()), uploaded_by_id=supervisor, problem_id=problem.id,
-                  grid_id=village.id, captured_at=now, sha256="0" * 64, original_key=key,
-                  display_key=key, thumb_key=key, content_type="image/jpeg", size_bytes=1,
-                  width=8, height=8, phash="0" * 16)
+    photo = Photo(
+        client_id=str(uuid.uuid4()),
+        uploaded_by_id=supervisor,
+        problem_id=problem.id,
+        grid_id=village.id,
+        captured_at=now,
+        sha256="0" * 64,
+        original_key=key,
+        display_key=key,
+        thumb_key=key,
+        content_type="image/jpeg",
+        size_bytes=1,
+        width=8,
+        height=8,
+        phash="0" * 16,
+    )
     db.session.add(photo)
     db.session.flush()
     return {"patrol": patrol.id, "problem": problem.id, "photo": photo.id}
@@ -260,27 +283,45 @@ ROUTES = {
     ),
 }
 RECORD_GRIDS = ["V", "OTHER_V"]
-ROUTES.update({
-    "patrol.index": Route("GET", lambda w, t: "/patrol/", [None], _signed_in(200)),
-    "patrol.sources_json": Route("GET", lambda w, t: f"/patrol/{w.grids[t].id}/sources.json",
-                                 GRIDS, _grid_view),
-    "patrol.coverage_page": Route("GET", lambda w, t: "/patrol/coverage" + (
-        f"?grid={w.grids[t].id}" if t else ""), GRIDS + [None],
-        lambda a, t: _grid_view(a, t) if t else (302 if a == "anon" else 200)),
-    "patrol.show": Route("GET", lambda w, t: f"/patrol/{w.records[t]['patrol']}", RECORD_GRIDS,
-                         _grid_view),
-    "patrol.problem": Route("GET", lambda w, t: f"/patrol/problems/{w.records[t]['problem']}",
-                            RECORD_GRIDS, _grid_view),
-    "patrol.photo": Route("GET", lambda w, t: f"/patrol/photos/{w.records[t]['photo']}/thumb",
-                          RECORD_GRIDS, _grid_view),
-    "sync.token": Route("GET", lambda w, t: "/sync/token", [None],
-                        lambda a, t: 401 if a == "anon" else 200),
-    # A signed-in POST without a body is malformed (400): authorisation passed.
-    "sync.items": Route("POST", lambda w, t: "/sync/items", [None],
-                        lambda a, t: 401 if a == "anon" else 400),
-    "sync.photos": Route("POST", lambda w, t: "/sync/photos", [None],
-                         lambda a, t: 401 if a == "anon" else 400),
-})
+ROUTES.update(
+    {
+        "patrol.index": Route("GET", lambda w, t: "/patrol/", [None], _signed_in(200)),
+        "patrol.sources_json": Route(
+            "GET", lambda w, t: f"/patrol/{w.grids[t].id}/sources.json", GRIDS, _grid_view
+        ),
+        "patrol.coverage_page": Route(
+            "GET",
+            lambda w, t: "/patrol/coverage" + (f"?grid={w.grids[t].id}" if t else ""),
+            GRIDS + [None],
+            lambda a, t: _grid_view(a, t) if t else (302 if a == "anon" else 200),
+        ),
+        "patrol.show": Route(
+            "GET", lambda w, t: f"/patrol/{w.records[t]['patrol']}", RECORD_GRIDS, _grid_view
+        ),
+        "patrol.problem": Route(
+            "GET",
+            lambda w, t: f"/patrol/problems/{w.records[t]['problem']}",
+            RECORD_GRIDS,
+            _grid_view,
+        ),
+        "patrol.photo": Route(
+            "GET",
+            lambda w, t: f"/patrol/photos/{w.records[t]['photo']}/thumb",
+            RECORD_GRIDS,
+            _grid_view,
+        ),
+        "sync.token": Route(
+            "GET", lambda w, t: "/sync/token", [None], lambda a, t: 401 if a == "anon" else 200
+        ),
+        # A signed-in POST without a body is malformed (400): authorisation passed.
+        "sync.items": Route(
+            "POST", lambda w, t: "/sync/items", [None], lambda a, t: 401 if a == "anon" else 400
+        ),
+        "sync.photos": Route(
+            "POST", lambda w, t: "/sync/photos", [None], lambda a, t: 401 if a == "anon" else 400
+        ),
+    }
+)
 from tests.matrix_sources import source_routes  # noqa: E402 - needs Route and sees above
 
 ROUTES.update(source_routes(Route, sees))

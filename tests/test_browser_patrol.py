@@ -25,8 +25,11 @@ def _dms(value):
     value = abs(value)
     d = int(value)
     m = int((value - d) * 60)
-    return (IFDRational(d, 1), IFDRational(m, 1),
-            IFDRational(round((value - d - m / 60) * 3600 * 10000), 10000))
+    return (
+        IFDRational(d, 1),
+        IFDRational(m, 1),
+        IFDRational(round((value - d - m / 60) * 3600 * 10000), 10000),
+    )
 
 
 def photo_file(name, lon, lat, shade):
@@ -39,8 +42,9 @@ def photo_file(name, lon, lat, shade):
     gps[ExifTags.GPS.GPSLatitudeRef], gps[ExifTags.GPS.GPSLatitude] = "N", _dms(lat)
     gps[ExifTags.GPS.GPSLongitudeRef], gps[ExifTags.GPS.GPSLongitude] = "E", _dms(lon)
     local_now = datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
-    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = \
-        local_now.strftime("%Y:%m:%d %H:%M:%S")
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = local_now.strftime(
+        "%Y:%m:%d %H:%M:%S"
+    )
     out = io.BytesIO()
     image.save(out, "JPEG", quality=90, exif=exif)
     return {"name": name, "mimeType": "image/jpeg", "buffer": out.getvalue()}
@@ -50,9 +54,11 @@ def photo_file(name, lon, lat, shade):
 def village(live_app):
     with live_app.app_context():
         user = db.session.scalar(sa.select(User).where(User.username == "cun"))
-        grid = db.session.scalar(sa.select(Grid).join(Membership, Membership.grid_id == Grid.id)
-                                 .where(Membership.user_id == user.id,
-                                        Membership.role == Role.SUPERVISOR))
+        grid = db.session.scalar(
+            sa.select(Grid)
+            .join(Membership, Membership.grid_id == Grid.id)
+            .where(Membership.user_id == user.id, Membership.role == Role.SUPERVISOR)
+        )
         lon, lat = point_in(grid)
         db.session.remove()
         return grid.id, lon, lat
@@ -62,9 +68,12 @@ def village(live_app):
 def phone(browser, live_server, village):
     """A 360x740 phone with location granted at a fixed point inside cun's village."""
     _grid_id, lon, lat = village
-    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN",
-                                  permissions=["geolocation"],
-                                  geolocation={"latitude": lat, "longitude": lon})
+    context = browser.new_context(
+        viewport={"width": 360, "height": 740},
+        locale="zh-CN",
+        permissions=["geolocation"],
+        geolocation={"latitude": lat, "longitude": lon},
+    )
     page = context.new_page()
     page.goto(live_server + "/login")
     page.fill("#login", "cun")
@@ -77,8 +86,10 @@ def phone(browser, live_server, village):
 
 def counts(live_app):
     with live_app.app_context():
-        result = {m.__name__: db.session.scalar(sa.select(sa.func.count()).select_from(m))
-                  for m in (Patrol, Visit, Problem, Photo, SyncReceipt)}
+        result = {
+            m.__name__: db.session.scalar(sa.select(sa.func.count()).select_from(m))
+            for m in (Patrol, Visit, Problem, Photo, SyncReceipt)
+        }
         db.session.remove()
         return result
 
@@ -105,8 +116,9 @@ def waiting(page):
 
 
 def wait_synced(page, timeout=20000):
-    page.wait_for_function("() => document.getElementById('queue-count').textContent === '0'",
-                           timeout=timeout)
+    page.wait_for_function(
+        "() => document.getElementById('queue-count').textContent === '0'", timeout=timeout
+    )
 
 
 def open_patrol(page, live_server):
@@ -133,7 +145,9 @@ def visit_source(page, index, files=(), note=""):
     page.wait_for_function(
         "(n) => [...document.querySelectorAll('#source-list li')].some(li => "
         "li.querySelector('.source-name').textContent === n && "
-        "!li.querySelector('.source-visited').hidden)", arg=name)
+        "!li.querySelector('.source-visited').hidden)",
+        arg=name,
+    )
     return name
 
 
@@ -151,8 +165,9 @@ def report_problem(page, index, files):
     page.wait_for_function("() => !document.getElementById('problem-dialog').open")
 
 
-def test_patrol_offline_and_synced_once(phone, live_server, live_app, village, artifacts_dir,
-                                        database):
+def test_patrol_offline_and_synced_once(
+    phone, live_server, live_app, village, artifacts_dir, database
+):
     context, page = phone
     _grid_id, lon, lat = village
     before = counts(live_app)
@@ -222,6 +237,7 @@ def test_cut_mid_upload_then_retried(phone, live_server, live_app, village):
                 route.abort("connectionreset")  # ...but the phone never sees the answer
             else:
                 route.continue_()
+
         return handler
 
     open_patrol(page, live_server)
@@ -247,4 +263,3 @@ def test_cut_mid_upload_then_retried(phone, live_server, live_app, village):
     assert after["Visit"] - before["Visit"] == 1
     assert after["Photo"] - before["Photo"] == 2
     assert not page.locator("#refused-list li").count()
-

@@ -14,20 +14,25 @@ def ms(moment: datetime) -> int:
     return int((moment - EPOCH).total_seconds() * 1000)
 
 
-@pytest.mark.parametrize(("device_off", "event_ago", "same_boot", "basis", "skewed"), [
-    (timedelta(0), timedelta(minutes=30), True, "elapsed", False),
-    (timedelta(hours=3), timedelta(minutes=30), True, "elapsed", True),  # clock 3 h fast
-    (-timedelta(days=400), timedelta(minutes=30), True, "elapsed", True),  # clock years off
-    (timedelta(minutes=4), timedelta(minutes=30), True, "elapsed", False),  # within 5 minutes
-    (timedelta(minutes=6), timedelta(hours=5), False, "device", True),  # queued, app restarted
-    (timedelta(0), timedelta(hours=5), False, "device", False),
-])
+@pytest.mark.parametrize(
+    ("device_off", "event_ago", "same_boot", "basis", "skewed"),
+    [
+        (timedelta(0), timedelta(minutes=30), True, "elapsed", False),
+        (timedelta(hours=3), timedelta(minutes=30), True, "elapsed", True),  # clock 3 h fast
+        (-timedelta(days=400), timedelta(minutes=30), True, "elapsed", True),  # clock years off
+        (timedelta(minutes=4), timedelta(minutes=30), True, "elapsed", False),  # within 5 minutes
+        (timedelta(minutes=6), timedelta(hours=5), False, "device", True),  # queued, app restarted
+        (timedelta(0), timedelta(hours=5), False, "device", False),
+    ],
+)
 def test_place(device_off, event_ago, same_boot, basis, skewed):
     real_event = ARRIVED - event_ago
     sent = Stamp(ms(ARRIVED + device_off), elapsed_ms=10_000_000.0, boot="b2")
-    event = Stamp(ms(real_event + device_off),
-                  elapsed_ms=10_000_000.0 - event_ago.total_seconds() * 1000,
-                  boot="b2" if same_boot else "b1")
+    event = Stamp(
+        ms(real_event + device_off),
+        elapsed_ms=10_000_000.0 - event_ago.total_seconds() * 1000,
+        boot="b2" if same_boot else "b1",
+    )
     timing = place(event, sent, ARRIVED)
     assert timing.basis == basis
     assert timing.skewed is skewed

@@ -17,7 +17,8 @@ SOURCES = [
     SourceLife(5, 20, D2),
 ]
 VISITS = [
-    Visit(1, D1, 7, 10), Visit(2, D1, 7, 10),  # D1: 1 and 2 visited, 3 missed
+    Visit(1, D1, 7, 10),
+    Visit(2, D1, 7, 10),  # D1: 1 and 2 visited, 3 missed
     Visit(1, D1, 8, 10),  # visited twice: still one source
     Visit(2, D2, 7, 10),  # D2: only 2
     # a patrol started on D2 at 23:40 that visited source 1 at 00:10 on D3: counts for D3
@@ -42,8 +43,7 @@ def test_share():
 
 
 def test_status_changes_apply_from_their_day_and_can_revert():
-    life = SourceLife(9, 10, date(2026, 1, 1),
-                      changes=[(D3, "active"), (D2, "long_stopped")])
+    life = SourceLife(9, 10, date(2026, 1, 1), changes=[(D3, "active"), (D2, "long_stopped")])
     assert [life.expected_on(d) for d in (D1, D2, D3)] == [True, False, True]
 
 

@@ -46,8 +46,9 @@ def source_msgids() -> frozenset[str]:
     for _filename, _lineno, message, _comments, _context in extract_from_dir(
         str(ROOT), method_map, options_map, keywords=KEYWORDS
     ):
-        # Plural forms come as a tuple (singular, plural); both must be translated.
-        found.update(message if isinstance(message, tuple) else (message,))
+        # Plural forms come as a tuple (singular, plural): the catalogue keys them by the
+        # singular, and Chinese has one form for both.
+        found.add(message[0] if isinstance(message, tuple) else message)
     return frozenset(m for m in found if m)
 
 

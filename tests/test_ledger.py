@@ -371,7 +371,8 @@ def test_a_county_office_cannot_keep_another_countys_ledger(client, auth):
     for url, data in _posts(source.id, village.id).items():
         assert post(client, url, **data).status_code == 403, url
     listed = text_of(client.get(f"/sources/?q={source.name}"))
-    assert ">木垒测试源</a>" not in listed and ">0 sources<" in listed
+    assert ">木垒测试源</a>" not in listed
+    assert ">0 sources<" in listed or "共 0 个污染源" in listed
     auth.login("zhou")  # the prefecture's office keeps every ledger
     assert client.get(f"/sources/new?county={mulei.id}").status_code == 200
     assert ">木垒测试源</a>" in text_of(client.get(f"/sources/?q={source.name}"))

@@ -22,8 +22,11 @@ BOOT = str(uuid.uuid4())
 
 
 def stamp(offset_ms=0.0, device_off_ms=0, boot=BOOT):
-    return {"device_ms": int(time.time() * 1000) + device_off_ms,
-            "elapsed_ms": 100_000.0 + offset_ms, "boot": boot}
+    return {
+        "device_ms": int(time.time() * 1000) + device_off_ms,
+        "elapsed_ms": 100_000.0 + offset_ms,
+        "boot": boot,
+    }
 
 
 def item(kind, data, client_id=None, **kw):
@@ -43,18 +46,28 @@ class Phone:
 
     def send(self, *items, sent=None, token=None):
         body = {"sent": sent or stamp(200_000.0), "items": list(items)}
-        return self.client.post("/sync/items", json=body,
-                                headers={"X-CSRFToken": token or self.token()})
+        return self.client.post(
+            "/sync/items", json=body, headers={"X-CSRFToken": token or self.token()}
+        )
 
     def photo(self, parent_kind, parent_id, data, client_id=None, fix=None, **fields):
-        form = {"client_id": client_id or str(uuid.uuid4()), "parent_kind": parent_kind,
-                "parent_client_id": parent_id, "stamp": json.dumps(stamp(150_000.0)),
-                "sent": json.dumps(stamp(200_000.0)),
-                "file": (io.BytesIO(data), "photo.jpg", "image/jpeg"), **fields}
+        form = {
+            "client_id": client_id or str(uuid.uuid4()),
+            "parent_kind": parent_kind,
+            "parent_client_id": parent_id,
+            "stamp": json.dumps(stamp(150_000.0)),
+            "sent": json.dumps(stamp(200_000.0)),
+            "file": (io.BytesIO(data), "photo.jpg", "image/jpeg"),
+            **fields,
+        }
         if fix:
             form.update(lat=str(fix[1]), lon=str(fix[0]), accuracy="8")
-        return self.client.post("/sync/photos", data=form, content_type="multipart/form-data",
-                                headers={"X-CSRFToken": self.token()})
+        return self.client.post(
+            "/sync/photos",
+            data=form,
+            content_type="multipart/form-data",
+            headers={"X-CSRFToken": self.token()},
+        )
 
 
 def to_dms(value):
@@ -78,8 +91,9 @@ def jpeg(lon=None, lat=None, taken=None, colour=(120, 160, 90), size=(1200, 900)
         gps[ExifTags.GPS.GPSLongitudeRef] = "E" if lon >= 0 else "W"
         gps[ExifTags.GPS.GPSLongitude] = to_dms(lon)
     if taken is not None:
-        exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = \
-            taken.strftime("%Y:%m:%d %H:%M:%S")
+        exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = taken.strftime(
+            "%Y:%m:%d %H:%M:%S"
+        )
     out = io.BytesIO()
     image.save(out, "JPEG", quality=88, exif=exif)
     return out.getvalue()
@@ -89,11 +103,16 @@ def jpeg(lon=None, lat=None, taken=None, colour=(120, 160, 90), size=(1200, 900)
 def cun(auth, db_session):
     auth.login("cun")
     user = db.session.scalar(sa.select(User).where(User.username == "cun"))
-    village = db.session.scalar(sa.select(Grid).join(Membership, Membership.grid_id == Grid.id)
-                                .where(Membership.user_id == user.id,
-                                       Membership.role == Role.SUPERVISOR))
-    sources = list(db.session.scalars(sa.select(Source).where(Source.grid_id == village.id,
-                                                              Source.status == "active")))
+    village = db.session.scalar(
+        sa.select(Grid)
+        .join(Membership, Membership.grid_id == Grid.id)
+        .where(Membership.user_id == user.id, Membership.role == Role.SUPERVISOR)
+    )
+    sources = list(
+        db.session.scalars(
+            sa.select(Source).where(Source.grid_id == village.id, Source.status == "active")
+        )
+    )
     assert len(sources) >= 2
     return user, village, sources
 
@@ -111,19 +130,48 @@ def count(model):
 def test_a_whole_patrol_once(cun, phone):
     user, village, sources = cun
     lon, lat = point_in(village)
-    start = item("patrol.start", {"grid_id": village.id, "lat": lat, "lon": lon, "accuracy": 6},
-                 offset_ms=0)
+    start = item(
+        "patrol.start", {"grid_id": village.id, "lat": lat, "lon": lon, "accuracy": 6}, offset_ms=0
+    )
     pid = start["client_id"]
-    route = item("patrol.route", {"patrol": pid, "points": [
-        [stamp()["device_ms"] + i * 60_000, 1000.0 + i * 60_000, lon + i * 0.001, lat, 5]
-        for i in range(4)]}, offset_ms=50_000)
-    visit = item("visit", {"patrol": pid, "source_id": sources[0].id, "outcome": "normal",
-                           "note": "无异常", "lat": lat, "lon": lon, "accuracy": 7},
-                 offset_ms=60_000)
-    problem = item("problem", {"patrol": pid, "source_id": sources[1].id, "category": "dust",
-                               "severity": "serious", "description": "料堆未苫盖",
-                               "stopped_on_spot": True, "lat": lat, "lon": lon},
-                   offset_ms=70_000)
+    route = item(
+        "patrol.route",
+        {
+            "patrol": pid,
+            "points": [
+                [stamp()["device_ms"] + i * 60_000, 1000.0 + i * 60_000, lon + i * 0.001, lat, 5]
+                for i in range(4)
+            ],
+        },
+        offset_ms=50_000,
+    )
+    visit = item(
+        "visit",
+        {
+            "patrol": pid,
+            "source_id": sources[0].id,
+            "outcome": "normal",
+            "note": "无异常",
+            "lat": lat,
+            "lon": lon,
+            "accuracy": 7,
+        },
+        offset_ms=60_000,
+    )
+    problem = item(
+        "problem",
+        {
+            "patrol": pid,
+            "source_id": sources[1].id,
+            "category": "dust",
+            "severity": "serious",
+            "description": "料堆未苫盖",
+            "stopped_on_spot": True,
+            "lat": lat,
+            "lon": lon,
+        },
+        offset_ms=70_000,
+    )
     end = item("patrol.end", {"patrol": pid, "lat": lat, "lon": lon}, offset_ms=90_000)
     response = phone.send(start, route, visit, problem, end)
     assert response.status_code == 200
@@ -163,13 +211,16 @@ def test_route_keeps_points_25_m_apart_at_possible_speeds(cun, phone):
     assert count(RoutePoint) >= 5  # every fix is kept as received; the line is filtered
 
 
-@pytest.mark.parametrize(("mutate", "code"), [
-    (lambda it, ctx: it["data"].update(grid_id=ctx["other"]), "not_your_grid"),
-    (lambda it, ctx: it.update(kind="patrol.teleport"), "malformed"),
-    (lambda it, ctx: it.update(client_id="not-a-uuid"), "malformed"),
-    (lambda it, ctx: it.pop("device_ms"), "malformed"),
-    (lambda it, ctx: it["data"].update(lat="north", lon=87), None),
-])
+@pytest.mark.parametrize(
+    ("mutate", "code"),
+    [
+        (lambda it, ctx: it["data"].update(grid_id=ctx["other"]), "not_your_grid"),
+        (lambda it, ctx: it.update(kind="patrol.teleport"), "malformed"),
+        (lambda it, ctx: it.update(client_id="not-a-uuid"), "malformed"),
+        (lambda it, ctx: it.pop("device_ms"), "malformed"),
+        (lambda it, ctx: it["data"].update(lat="north", lon=87), None),
+    ],
+)
 def test_bad_items_are_refused_alone(cun, phone, mutate, code):
     user, village, sources = cun
     other = grid_services.grid_by_code("652328000000")
@@ -182,7 +233,8 @@ def test_bad_items_are_refused_alone(cun, phone, mutate, code):
         assert results[0]["error"] == code
     assert results[1]["status"] == 201  # the next item is not held back
     assert count(Patrol) == 1 + db.session.scalar(
-        sa.select(sa.func.count(Patrol.id)).where(Patrol.client_id != good["client_id"]))
+        sa.select(sa.func.count(Patrol.id)).where(Patrol.client_id != good["client_id"])
+    )
 
 
 def test_problem_needs_its_fields(cun, phone):
@@ -190,11 +242,15 @@ def test_problem_needs_its_fields(cun, phone):
     start = item("patrol.start", {"grid_id": village.id})
     phone.send(start)
     before = count(Problem)
-    for data, code in [({"severity": "minor", "description": "x"}, "missing_field"),
-                       ({"category": "dust", "description": "x"}, "missing_field"),
-                       ({"category": "dust", "severity": "minor"}, "missing_field"),
-                       ({"category": "dust", "severity": "minor", "description": "x",
-                         "source_id": 999999}, "unknown_source")]:
+    for data, code in [
+        ({"severity": "minor", "description": "x"}, "missing_field"),
+        ({"category": "dust", "description": "x"}, "missing_field"),
+        ({"category": "dust", "severity": "minor"}, "missing_field"),
+        (
+            {"category": "dust", "severity": "minor", "description": "x", "source_id": 999999},
+            "unknown_source",
+        ),
+    ]:
         result = phone.send(item("problem", {"patrol": start["client_id"], **data})).json
         assert result["results"][0]["error"] == code
     assert count(Problem) == before
@@ -202,16 +258,20 @@ def test_problem_needs_its_fields(cun, phone):
 
 def test_items_wait_for_their_patrol(cun, phone):
     user, village, sources = cun
-    orphan = item("visit", {"patrol": str(uuid.uuid4()), "source_id": sources[0].id,
-                            "outcome": "normal"})
+    orphan = item(
+        "visit", {"patrol": str(uuid.uuid4()), "source_id": sources[0].id, "outcome": "normal"}
+    )
     result = phone.send(orphan).json["results"][0]
     assert (result["status"], result["error"]) == (409, "unknown_patrol")
     assert receipt_count(orphan) == 0  # not remembered: it may succeed later
 
 
 def receipt_count(it):
-    return db.session.scalar(sa.select(sa.func.count()).select_from(SyncReceipt)
-                             .where(SyncReceipt.client_id == it["client_id"]))
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(SyncReceipt)
+        .where(SyncReceipt.client_id == it["client_id"])
+    )
 
 
 def test_someone_elses_patrol_is_refused(cun, phone, auth, client):
@@ -219,8 +279,11 @@ def test_someone_elses_patrol_is_refused(cun, phone, auth, client):
     start = item("patrol.start", {"grid_id": village.id})
     phone.send(start)
     auth.login("sangong")  # the township head: not a supervisor, not their patrol
-    result = phone.send(item("visit", {"patrol": start["client_id"], "source_id": sources[0].id,
-                                       "outcome": "normal"})).json["results"][0]
+    result = phone.send(
+        item(
+            "visit", {"patrol": start["client_id"], "source_id": sources[0].id, "outcome": "normal"}
+        )
+    ).json["results"][0]
     assert result["status"] == 403
     refused = phone.send(item("patrol.start", {"grid_id": village.id})).json["results"][0]
     assert refused["error"] == "not_your_grid"
@@ -244,8 +307,9 @@ def test_sync_needs_a_session_and_a_token(client, phone, cun):
     assert response.status_code == 400  # no CSRF token
     client.post("/logout", data={"csrf_token": phone.token()})
     assert client.get("/sync/token").status_code == 401  # the queue is kept; sign in again
-    response = client.post("/sync/items", json={"sent": stamp(), "items": []},
-                           headers={"Accept": "application/json"})
+    response = client.post(
+        "/sync/items", json={"sent": stamp(), "items": []}, headers={"Accept": "application/json"}
+    )
     assert response.status_code in (400, 401)
 
 
@@ -258,12 +322,21 @@ def test_malformed_batches(cun, phone):
 
 # --- photos -----------------------------------------------------------------------------------
 
+
 def _visit(cun, phone):
     user, village, sources = cun
     lon, lat = point_in(village)
     start = item("patrol.start", {"grid_id": village.id, "lat": lat, "lon": lon})
-    visit = item("visit", {"patrol": start["client_id"], "source_id": sources[0].id,
-                           "outcome": "normal", "lat": lat, "lon": lon})
+    visit = item(
+        "visit",
+        {
+            "patrol": start["client_id"],
+            "source_id": sources[0].id,
+            "outcome": "normal",
+            "lat": lat,
+            "lon": lon,
+        },
+    )
     assert [r["status"] for r in phone.send(start, visit).json["results"]] == [201, 201]
     return visit, (lon, lat)
 
@@ -279,15 +352,17 @@ def test_photo_once_with_facts_and_no_flags(cun, phone, app):
     again = phone.photo("visit", visit["client_id"], data, client_id=client_id, fix=(lon, lat))
     assert again.status_code == 200 and again.json == first.json
     assert count(Photo) == 1 + db.session.scalar(
-        sa.select(sa.func.count(Photo.id)).where(Photo.client_id != client_id))
+        sa.select(sa.func.count(Photo.id)).where(Photo.client_id != client_id)
+    )
     photo = db.session.scalar(sa.select(Photo).where(Photo.client_id == client_id))
     assert photo.exif_lat == pytest.approx(lat, abs=1e-5)
     assert photo.sources["position"] == "browser"
     for variant, kind in (("display", "image/jpeg"), ("thumb", "image/jpeg")):
         with phone.client.get(f"/patrol/photos/{photo.id}/{variant}") as served:
             assert served.status_code == 200 and served.mimetype == kind
-            assert max(Image.open(io.BytesIO(served.data)).size) <= (1600 if variant == "display"
-                                                                     else 320)
+            assert max(Image.open(io.BytesIO(served.data)).size) <= (
+                1600 if variant == "display" else 320
+            )
     with phone.client.get(f"/patrol/photos/{photo.id}/original") as original:
         assert original.data == data  # kept exactly as received
 
@@ -307,11 +382,14 @@ def test_photo_flags(cun, phone):
     assert "duplicate" in reused.json["flags"]
 
 
-@pytest.mark.parametrize(("data", "status"), [
-    (b"%PDF-1.4 not a photo", 415),
-    (jpeg()[:5000], 400),  # truncated
-    (b"", 400),
-])
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        (b"%PDF-1.4 not a photo", 415),
+        (jpeg()[:5000], 400),  # truncated
+        (b"", 400),
+    ],
+)
 def test_bad_photos_change_nothing(cun, phone, data, status):
     visit, _ = _visit(cun, phone)
     before = count(Photo)
@@ -332,8 +410,11 @@ def test_photos_are_private_to_the_grid(cun, phone, auth, client):
     with client.get(f"/patrol/photos/{photo_id}/thumb") as r:
         assert r.status_code == 200
     with client.session_transaction() as session:
-        other = db.session.scalar(sa.select(User).join(Membership, Membership.user_id == User.id)
-                                  .join(Grid, Grid.id == Membership.grid_id)
-                                  .where(Grid.code == "652328000000", Membership.role == "office"))
+        other = db.session.scalar(
+            sa.select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .join(Grid, Grid.id == Membership.grid_id)
+            .where(Grid.code == "652328000000", Membership.role == "office")
+        )
         session["_user_id"] = other.get_id()
     assert client.get(f"/patrol/photos/{photo_id}/thumb").status_code == 403
