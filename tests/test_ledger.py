@@ -1,6 +1,7 @@
 """The pollution-source ledger (一企一档, RULES §2): pages and their actions, the import of the
 special-supervision list (004 annex 2, RULES §9), and the demo's sources."""
 
+import csv
 import io
 import os
 import re
@@ -23,12 +24,11 @@ from tests.conftest import DEMO_START, csrf_token
 TOWN = "652301101000"  # 三工镇 in 昌吉市; its first village is `cun`'s
 CHANGJI = "652301000000"
 MULEI = "652328000000"  # 木垒哈萨克自治县
-SEED_004 = os.path.join(
+ANNEX_2025 = os.path.join(  # 004 annex 2, the published list (data/changji/SOURCES.md)
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-    "..",
-    "shared",
-    "seeds",
-    "004_529da9dfbe2e5ba2.txt",
+    "data",
+    "changji",
+    "special_supervision_2025.csv",
 )
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -632,16 +632,29 @@ def test_demo_history_and_surveys_are_consistent(db_session):
     assert 0 < key < count(Source) // 8 and 0 < special < count(Source) // 15
 
 
+def _annex_rows():
+    with open(ANNEX_2025, encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
 def test_no_real_company_of_the_annex_is_in_the_demo(db_session):
-    if not os.path.exists(SEED_004):
-        pytest.skip("the source documents are not beside the repository")
-    with open(SEED_004, encoding="utf-8") as fh:
-        annex = fh.read().split("附件2", 1)[1]
-    companies = [
-        cells[1].strip()
-        for line in annex.splitlines()
-        if (cells := line.split("|")) and len(cells) > 3 and cells[0].strip().isdigit()
-    ]
+    companies = {row["企业名称"] for row in _annex_rows()}
     assert len(companies) == 23
     names = set(db.session.scalars(sa.select(Source.name)))
-    assert not names & set(companies)
+    assert not names & companies
+
+
+def test_the_published_2025_list_imports(runner):
+    """The prefecture's real list (004 annex 2, kept in data/changji) goes in whole."""
+    before = count(Source)
+    result = runner.invoke(args=["sources", "import", ANNEX_2025])
+    assert result.exit_code == 0, result.output
+    assert count(Source) == before + 23
+    assert (
+        count(
+            Source,
+            Source.special_supervision.is_(True),
+            Source.name.in_([r["企业名称"] for r in _annex_rows()]),
+        )
+        == 23
+    )

@@ -12,6 +12,7 @@
   // without trusting the phone's clock (patrol/clock.py).
   var BOOT = uuid();
   var running = null;
+  var again = false;
 
   function uuid() {
     if (global.crypto && global.crypto.randomUUID) return global.crypto.randomUUID();
@@ -120,11 +121,19 @@
       return Queue.counts().then(function (c) { notify(Object.assign({}, c, extra || {})); return c; });
     },
 
-    /* Send what waits, in order. Resolves to {state: 'done'|'offline'|'login'|'error'}. */
+    /* Send what waits, in order. Resolves to {state: 'done'|'offline'|'login'|'error'}.
+       Asked while a run is under way, it runs again afterwards: items recorded during a run
+       must not wait for the next trigger. */
     sync: function (base) {
-      if (running) return running;
+      if (running) { again = true; return running; }
       base = base || '';
-      running = run(base).then(function (outcome) {
+      var next = function () {
+        again = false;
+        return run(base).then(function (outcome) {
+          return again && outcome.state === 'done' ? next() : outcome;
+        });
+      };
+      running = next().then(function (outcome) {
         running = null;
         return Queue.changed({sync: outcome}).then(function () { return outcome; });
       }, function (err) {
