@@ -48,7 +48,19 @@ DEFAULTS = {
     "PHOTO_STORAGE_DIR": None,  # default: <instance>/photos
     "PHOTO_MAX_BYTES": 20 * 1024 * 1024,
     "WATERMARK_FONT": "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "MAX_CONTENT_LENGTH": 24 * 1024 * 1024,  # a photo plus its form fields
+    "MAX_CONTENT_LENGTH": 24 * 1024 * 1024,  # several photos plus their form fields
+    # The problem workflow (patrol/escalation.py): deadlines, who re-checks, and working days
+    # the calendar package does not know yet ({"2027-01-01": false, "2027-02-06": true}).
+    "DEADLINE_TOWNSHIP_HOURS": 24,
+    "DEADLINE_COUNTY_WORKING_DAYS": 1,
+    "DEADLINE_PREFECTURE_WORKING_DAYS": 1,
+    "DEADLINE_RECHECK_WORKING_DAYS": 3,
+    "DEADLINE_CONFIRM_HOURS": 48,
+    "RECHECK_BY": "county",  # county | reporter
+    "WORKDAY_OVERRIDES": {},
+    "COMPLAINT_LIMIT": "5 per hour; 20 per day",  # public complaints per address
+    "FINDING_MATCH_DISTANCE_M": 1000,  # upper-level findings: reports this near ...
+    "FINDING_MATCH_DAYS": 30,  # ... and found this many days before may be the same
     "SPATIALITE_LIBRARY_PATH": "mod_spatialite",
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
 }
@@ -127,11 +139,24 @@ def _register_blueprints(app):
     from grid.views import bp as grid_bp
     from grid.views import public_bp
     from patrol import cli as patrol_cli
+    from patrol.finding_views import bp as findings_bp
     from patrol.ledger import bp as ledger_bp
+    from patrol.problem_views import bp as problems_bp
     from patrol.views import bp as patrol_bp
     from patrol.views import sync_bp
 
-    for bp in (desk_bp, auth_bp, grid_bp, public_bp, people_bp, patrol_bp, sync_bp, ledger_bp):
+    for bp in (
+        desk_bp,
+        auth_bp,
+        grid_bp,
+        public_bp,
+        people_bp,
+        patrol_bp,
+        sync_bp,
+        ledger_bp,
+        problems_bp,
+        findings_bp,
+    ):
         app.register_blueprint(bp)
     grid_cli.register(app)
     patrol_cli.register(app)

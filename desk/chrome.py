@@ -29,7 +29,13 @@ _cache: dict[tuple, Markup] = {}
 
 
 def _section(endpoint: str | None) -> str | None:
-    for prefix, section in (("people.", "people"), ("sources.", "sources"), ("patrol.", "patrol")):
+    for prefix, section in (
+        ("people.", "people"),
+        ("sources.", "sources"),
+        ("problems.", "problems"),
+        ("findings.", "findings"),
+        ("patrol.", "patrol"),
+    ):
         if endpoint and endpoint.startswith(prefix):
             return section
     return _SECTIONS.get(endpoint or "")
@@ -40,11 +46,13 @@ def _request_key() -> tuple:
     key = g.get("_chrome_key")
     if key is None:
         signed_in = current_user.is_authenticated
+        scope = current_scope() if signed_in else None
         key = g._chrome_key = (
             request.script_root,
             current_language(),
             signed_in,
-            signed_in and current_scope().is_admin,
+            bool(scope and scope.is_admin),
+            bool(scope and any(p.grid_level <= 2 for p in scope.posts)),  # county or above
             _section(request.endpoint),
         )
     return key
@@ -57,13 +65,14 @@ def chrome(part: str) -> Markup:
     key = (part, *_request_key())
     html = _cache.get(key)
     if html is None:
-        _root, locale, signed_in, is_admin, section = key[1:]
+        _root, locale, signed_in, is_admin, upper, section = key[1:]
         rendered = render_template(
             f"chrome/{part}.html",
             token=_TOKEN,
             locale=locale,
             signed_in=signed_in,
             is_admin=is_admin,
+            upper=upper,
             section=section,
         )
         html = _cache[key] = Markup(rendered)  # noqa: S704 - a rendered template is escaped HTML

@@ -27,6 +27,7 @@ def demo_load_command(if_empty, data_dir, today):
     fictional people and pollution sources."""
     from grid import demo as grid_demo
     from patrol import demo as patrol_demo
+    from patrol import demo_problems
 
     if grid_services.root_grid() is not None:
         if not if_empty:
@@ -38,6 +39,7 @@ def demo_load_command(if_empty, data_dir, today):
     start = today.date() if today else date(grid_services.local_today().year - 1, 1, 1)
     click.echo(grid_demo.load(data_dir, start, echo=click.echo))
     click.echo(patrol_demo.load(start, echo=click.echo))
+    click.echo(demo_problems.load(echo=click.echo))
     db.session.commit()
     _print_logins()
 

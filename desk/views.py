@@ -25,8 +25,12 @@ bp = Blueprint("desk", __name__)
 @bp.route("/")
 @login_required
 def home():
-    """What the signed-in person holds and looks after, with counts."""
-    return render_template("desk/home.html", posts=current_scope().posts)
+    """What the signed-in person holds and looks after, with counts and what waits for them."""
+    from patrol.problems import desk_counts
+
+    scope = current_scope()
+    waiting, unread = desk_counts(current_user.id, scope.posts)
+    return render_template("desk/home.html", posts=scope.posts, waiting=waiting, unread=unread)
 
 
 @bp.route("/offline")

@@ -407,6 +407,9 @@ def _staff(root, start: date) -> str:
         for town in towns:
             town_index += 1
             _staff_township(p, town, kids.get(town.id, []), town_index)
+    # An officer of a county department (昌吉市): no grid post; rectifications are assigned to
+    # him (交办) and he reports them done. Last, so that the others' names and ids stay put.
+    p.person("zhifa")
     p.flush()
     return (
         f"Demo loaded: {len(all_grids)} grids, {len(p.users)} fictional people, "
@@ -474,6 +477,7 @@ def demo_logins() -> list[tuple[str, str]]:
         ("changji", "昌吉市大气办 Changji city grid office"),
         ("sangong", "三工镇网格长 township grid head (三工镇)"),
         ("cun", "村网格监督员 village supervisor (三工镇)"),
+        ("zhifa", "昌吉市生态环境执法大队 department officer (rectifications assigned to him)"),
     ]
 
 

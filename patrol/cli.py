@@ -10,9 +10,9 @@ from extensions import db
 from grid.imports import ImportRejected
 from grid.models import Grid
 from grid.services import ServiceError
-from patrol import catalog, services
+from patrol import catalog, problems, services
 from patrol.imports import SpecialRow, parse_special_list
-from patrol.models import Source
+from patrol.models import ProblemEvent, Source
 
 sources_cli = AppGroup("sources", help="The pollution-source ledger (一企一档).")
 
@@ -92,5 +92,41 @@ def import_command(csv_path, kind):
     click.echo(f"Special supervision list: {created} source(s) created, {updated} updated.")
 
 
+audit_cli = AppGroup("audit", help="The tamper-evident event log of problems.")
+
+
+@audit_cli.command("verify")
+@click.option(
+    "--problem",
+    "problem_ids",
+    type=int,
+    multiple=True,
+    help="Check only this problem (repeatable); default every problem.",
+)
+def audit_verify_command(problem_ids):
+    """Walk every problem's event chain; report the first broken link and exit 1."""
+    found = problems.verify_chain(list(problem_ids) or None)
+    if found is None:
+        checked = db.session.scalar(sa.select(sa.func.count(ProblemEvent.id))) or 0
+        click.echo(f"Event log intact: {checked} event(s) checked.")
+        return
+    where = f"event #{found.seq}" if found.seq is not None else "the chain's head"
+    click.echo(f"BROKEN: problem {found.problem_id}, {where}: {found.reason}.", err=True)
+    sys.exit(1)
+
+
+problems_cli = AppGroup("problems", help="Problems and their escalation.")
+
+
+@problems_cli.command("check-deadlines")
+def check_deadlines_command():
+    """Record each passed deadline once and tell who must act (run it from cron, e.g. every
+    10 minutes)."""
+    recorded = problems.check_deadlines()
+    db.session.commit()
+    click.echo(f"Deadlines checked: {recorded} newly overdue.")
+
+
 def register(app):
-    app.cli.add_command(sources_cli)
+    for group in (sources_cli, audit_cli, problems_cli):
+        app.cli.add_command(group)

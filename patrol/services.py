@@ -651,6 +651,9 @@ def _problem(up: Upload, item: Item, timing: clock.Timing) -> int:
     _timed(problem, item.stamp, timing, up.received_at)
     db.session.add(problem)
     db.session.flush()
+    from patrol import escalation, problems  # the workflow sits above the patrol records
+
+    problems.start(problem, escalation.State.VILLAGE, user, escalation.Capacity.VILLAGE)
     return problem.id
 
 

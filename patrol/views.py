@@ -119,21 +119,55 @@ def show(patrol_id):
 @bp.route("/problems/<int:problem_id>")
 @login_required
 def problem(problem_id):
-    """A problem found, with its photos."""
-    item = db.session.get(Problem, problem_id) or abort(404)
-    grid = grid_or_abort(item.grid_id)
+    """A problem: its facts and photos, every step so far (both ways up and down the grid),
+    and the steps this person may take now."""
+    from patrol import escalation, problems
+    from patrol.access import problem_or_abort
+    from patrol.models import ProblemEvent
+
+    item = problem_or_abort(problem_id)
+    grid = db.session.get(Grid, item.grid_id)
     photo_rows = list(
         db.session.scalars(
-            sa.select(Photo).where(Photo.problem_id == item.id).order_by(Photo.captured_at)
+            sa.select(Photo)
+            .where(Photo.problem_id == item.id)
+            .order_by(Photo.captured_at, Photo.id)
         )
     )
+    events = list(
+        db.session.scalars(
+            sa.select(ProblemEvent)
+            .where(ProblemEvent.problem_id == item.id)
+            .order_by(ProblemEvent.seq)
+        )
+    )
+    actors = {
+        u.id: u
+        for u in db.session.scalars(
+            sa.select(User).where(
+                User.id.in_(
+                    {e.actor_id for e in events if e.actor_id}
+                    | {item.reporter_id or 0, item.assignee_user_id or 0}
+                )
+            )
+        )
+    }
+    caps = problems.capacities(current_user.id, item)
+    allowed = escalation.events_for(item.state, caps, problems.recheck_by())
+    needs = {e: escalation.RULES[(escalation.State(item.state), e)].needs for e in allowed}
     return render_template(
         "patrol/problem.html",
         problem=item,
         grid=grid,
         photos=photo_rows,
-        reporter=item.reporter_id and db.session.get(User, item.reporter_id),
+        events=events,
+        actors=actors,
+        allowed=allowed,
+        needs=needs,
+        capacities=caps,
+        now=utcnow(),
         source=item.source_id and db.session.get(Source, item.source_id),
+        photos_by_event={p.event_id: p for p in photo_rows if p.event_id},
     )
 
 
@@ -241,8 +275,9 @@ def _group_coverage(grid, per_village, villages):
 @login_required
 def photo(photo_id, variant):
     """A photo, to those who may see its grid. Originals are kept exactly as received."""
-    item = db.session.get(Photo, photo_id) or abort(404)
-    grid_or_abort(item.grid_id)
+    from patrol.access import photo_or_abort
+
+    item = photo_or_abort(photo_id)
     key = {"display": item.display_key, "thumb": item.thumb_key, "original": item.original_key}[
         variant
     ]

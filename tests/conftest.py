@@ -118,11 +118,13 @@ def migrate_and_load(app) -> None:
 
     from grid import demo
     from patrol import demo as patrol_demo
+    from patrol import demo_problems
 
     with app.app_context():
         upgrade()
         demo.load(demo.default_data_dir(), DEMO_START, echo=lambda _msg: None)
         patrol_demo.load(DEMO_START, echo=lambda _msg: None)
+        demo_problems.load(echo=lambda _msg: None)
         db.session.commit()
         db.session.remove()
         db.engine.dispose()

@@ -325,6 +325,11 @@ ROUTES.update(
 from tests.matrix_sources import source_routes  # noqa: E402 - needs Route and sees above
 
 ROUTES.update(source_routes(Route, sees))
+from tests.matrix_findings import finding_routes  # noqa: E402
+from tests.matrix_problems import problem_routes  # noqa: E402
+
+ROUTES.update(finding_routes(Route, sees))
+ROUTES.update(problem_routes(Route, sees))
 UNCHECKED = {"static"}  # files, the same for everyone
 
 
