@@ -3,7 +3,7 @@
 import sqlite3
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, has_request_context, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -79,7 +79,11 @@ def configure_engine(app: Flask) -> None:
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn):
         # Straight to the driver: a full SQLAlchemy execution here would cost every request.
-        conn.connection.driver_connection.execute("BEGIN")
+        # A request that may write takes SQLite's one write lock at once (IMMEDIATE): a second
+        # writer then waits its turn (busy_timeout) and reads what the first one committed,
+        # instead of failing on a stale snapshot when it comes to write.
+        writes = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 # SpatiaLite 5 tables that geoalchemy2's alembic helpers do not know about.

@@ -107,7 +107,10 @@ def audit_verify_command(problem_ids):
     """Walk every problem's event chain; report the first broken link and exit 1."""
     found = problems.verify_chain(list(problem_ids) or None)
     if found is None:
-        checked = db.session.scalar(sa.select(sa.func.count(ProblemEvent.id))) or 0
+        counted = sa.select(sa.func.count(ProblemEvent.id))
+        if problem_ids:
+            counted = counted.where(ProblemEvent.problem_id.in_(problem_ids))
+        checked = db.session.scalar(counted) or 0
         click.echo(f"Event log intact: {checked} event(s) checked.")
         return
     where = f"event #{found.seq}" if found.seq is not None else "the chain's head"

@@ -232,18 +232,22 @@ def append_event(
     data: dict | None = None,
     deadline: datetime | None = None,
     from_state: str | None = None,
+    at: datetime | None = None,
 ) -> ProblemEvent:
     """Add the next link of the problem's chain (never an update of an earlier one)."""
-    last = (
-        db.session.scalar(
-            sa.select(sa.func.max(ProblemEvent.seq)).where(ProblemEvent.problem_id == problem.id)
+    with db.session.no_autoflush:  # the problem's changes and its new head: one UPDATE
+        last = (
+            db.session.scalar(
+                sa.select(sa.func.max(ProblemEvent.seq)).where(
+                    ProblemEvent.problem_id == problem.id
+                )
+            )
+            or 0
         )
-        or 0
-    )
     row = ProblemEvent(
         problem_id=problem.id,
         seq=last + 1,
-        at=utcnow(),
+        at=at or utcnow(),
         actor_id=actor and actor.id,
         capacity=capacity,
         event=event,
@@ -326,8 +330,12 @@ def _has_basic_facts(problem: Problem) -> bool:
     )
 
 
-def act(problem: Problem, user: User, action: Act, store: PhotoStore) -> ProblemEvent:
-    """Fire one event on a problem; everything or nothing (a refusal changes nothing)."""
+def act(
+    problem: Problem, user: User, action: Act, store: PhotoStore, now: datetime | None = None
+) -> ProblemEvent:
+    """Fire one event on a problem; everything or nothing (a refusal changes nothing).
+
+    `now` (local, aware) is the moment of the act: the present unless given (tests, imports)."""
     if action.version != problem.version:
         raise Conflict(
             _l("Someone else acted on this problem first. Reload it and check before acting again.")
@@ -351,7 +359,7 @@ def act(problem: Problem, user: User, action: Act, store: PhotoStore) -> Problem
         lead_department=action.lead_department,
         due_date=action.due_date,
     )
-    now = now_local()
+    now = now or now_local()
     try:
         decision = escalation.decide(
             problem.state, request, now, calendar(), deadlines(), recheck_by()
@@ -364,7 +372,7 @@ def act(problem: Problem, user: User, action: Act, store: PhotoStore) -> Problem
     if (
         decision.to != from_state
         and problem.deadline_at is not None
-        and utcnow() > problem.deadline_at
+        and to_utc(now) > problem.deadline_at
     ):
         data.update(
             late=True,
@@ -406,6 +414,7 @@ def act(problem: Problem, user: User, action: Act, store: PhotoStore) -> Problem
             data=data,
             deadline=problem.deadline_at,
             from_state=from_state,
+            at=to_utc(now),
         )
         for result in processed:
             _keep_photo(problem, user, row, result, store)
@@ -561,16 +570,27 @@ def _keep_photo(
 # --- new problems -------------------------------------------------------------------------------
 
 
-def start(problem: Problem, state: State, actor: User | None, capacity: str | None) -> None:
+def start(
+    problem: Problem,
+    state: State,
+    actor: User | None,
+    capacity: str | None,
+    now: datetime | None = None,
+) -> None:
     """Place a newly recorded problem in its first state, with its first event."""
+    now = now or now_local()
     problem.state = state.value
     problem.county_id = Place.of(problem).county
-    problem.deadline_at = to_utc(
-        escalation.deadline_on_entry(state, now_local(), calendar(), deadlines())
-    )
+    problem.deadline_at = to_utc(escalation.deadline_on_entry(state, now, calendar(), deadlines()))
     db.session.flush()
     append_event(
-        problem, "report", state.value, actor=actor, capacity=capacity, deadline=problem.deadline_at
+        problem,
+        "report",
+        state.value,
+        actor=actor,
+        capacity=capacity,
+        deadline=problem.deadline_at,
+        at=to_utc(now),
     )
     waiting = NEXT_ACTOR.get(state)
     if waiting:

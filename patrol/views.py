@@ -167,8 +167,18 @@ def problem(problem_id):
         capacities=caps,
         now=utcnow(),
         source=item.source_id and db.session.get(Source, item.source_id),
-        photos_by_event={p.event_id: p for p in photo_rows if p.event_id},
+        photos_by_event=_by_event(photo_rows),
+        open_states=problems.OPEN,
     )
+
+
+def _by_event(photo_rows) -> dict[int, list]:
+    """The photos that came with each step (after-photos of a rectification, say)."""
+    found: dict[int, list] = {}
+    for row in photo_rows:
+        if row.event_id:
+            found.setdefault(row.event_id, []).append(row)
+    return found
 
 
 @bp.route("/coverage")

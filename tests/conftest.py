@@ -218,12 +218,15 @@ def auth(client):
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits(request):
     """Each test starts with empty rate-limit counters."""
-    if "app" in request.fixturenames:
-        from extensions import limiter
+    from extensions import limiter
 
-        app = request.getfixturevalue("app")
-        with app.app_context():
-            limiter.reset()
+    for name in ("app", "live_app"):
+        if name in request.fixturenames or (
+            name == "live_app" and "live_server" in request.fixturenames
+        ):
+            app = request.getfixturevalue(name)
+            with app.app_context():
+                limiter.reset()
 
 
 # --- a live server for the browser tests --------------------------------------------------------
@@ -251,6 +254,25 @@ def live_server(live):
 @pytest.fixture(scope="session")
 def live_app(live):
     return live[1]
+
+
+@pytest.fixture
+def village(live_app):
+    """cun's village in the live demo: its id and a point well inside it (where he patrols)."""
+    from grid.demo import point_in
+    from grid.models import Grid, Membership, Role, User
+
+    with live_app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.username == "cun"))
+        grid = db.session.scalar(
+            sa.select(Grid)
+            .join(Membership, Membership.grid_id == Grid.id)
+            .where(Membership.user_id == user.id, Membership.role == Role.SUPERVISOR)
+            .order_by(Grid.id)
+        )
+        lon, lat = point_in(grid)
+        db.session.remove()
+        return grid.id, lon, lat
 
 
 CHROMIUM = os.environ.get("GRIDPATROL_CHROMIUM", "/usr/bin/chromium")

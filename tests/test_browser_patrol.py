@@ -13,8 +13,6 @@ from PIL import ExifTags, Image
 from PIL.TiffImagePlugin import IFDRational
 
 from extensions import db
-from grid.demo import point_in
-from grid.models import Grid, Membership, Role, User
 from patrol.models import Patrol, Photo, Problem, SyncReceipt, Visit
 from tests.conftest import DEMO_PASSWORD
 
@@ -48,20 +46,6 @@ def photo_file(name, lon, lat, shade):
     out = io.BytesIO()
     image.save(out, "JPEG", quality=90, exif=exif)
     return {"name": name, "mimeType": "image/jpeg", "buffer": out.getvalue()}
-
-
-@pytest.fixture
-def village(live_app):
-    with live_app.app_context():
-        user = db.session.scalar(sa.select(User).where(User.username == "cun"))
-        grid = db.session.scalar(
-            sa.select(Grid)
-            .join(Membership, Membership.grid_id == Grid.id)
-            .where(Membership.user_id == user.id, Membership.role == Role.SUPERVISOR)
-        )
-        lon, lat = point_in(grid)
-        db.session.remove()
-        return grid.id, lon, lat
 
 
 @pytest.fixture
