@@ -10,6 +10,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from itertools import groupby
+from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -273,26 +275,48 @@ class Break:
 
 
 def verify_chain(problem_ids: Sequence[int] | None = None) -> Break | None:
-    """The first broken link of the event log, or None when every chain holds."""
-    query = sa.select(Problem.id, Problem.last_event_hash).order_by(Problem.id)
+    """The first broken link of the event log (in problem order), or None when every chain holds.
+
+    One streamed query over the events in (problem, seq) order, read as plain rows: the whole
+    log is checked without holding it in memory."""
+    heads = sa.select(Problem.id, Problem.last_event_hash).order_by(Problem.id)
+    events = sa.select(*ProblemEvent.__table__.c).order_by(
+        ProblemEvent.problem_id, ProblemEvent.seq
+    )
     if problem_ids is not None:
-        query = query.where(Problem.id.in_(list(problem_ids)))
-    for problem_id, head in db.session.execute(query).all():
-        previous, expected_seq = None, 1
-        for event in db.session.scalars(
-            sa.select(ProblemEvent)
-            .where(ProblemEvent.problem_id == problem_id)
-            .order_by(ProblemEvent.seq)
-        ):
-            if event.seq != expected_seq:
-                return Break(problem_id, expected_seq, "an event is missing")
-            if event.prev_hash != previous:
-                return Break(problem_id, event.seq, "it does not follow the event before")
-            if event_hash(event) != event.hash:
-                return Break(problem_id, event.seq, "its content was changed")
-            previous, expected_seq = event.hash, expected_seq + 1
-        if previous != head:
-            return Break(problem_id, None, "the last event is missing or the head was changed")
+        ids = list(problem_ids)
+        heads = heads.where(Problem.id.in_(ids))
+        events = events.where(ProblemEvent.problem_id.in_(ids))
+    head_of = db.session.execute(heads).all()
+    rows = db.session.execute(events.execution_options(yield_per=5000))
+    chains = groupby(rows, key=attrgetter("problem_id"))
+    pending = next(chains, None)
+    for problem_id, head in head_of:
+        chain: list = []
+        while pending is not None and pending[0] < problem_id:  # events of no problem (none)
+            pending = next(chains, None)
+        if pending is not None and pending[0] == problem_id:
+            chain = list(pending[1])
+            pending = next(chains, None)
+        broken = _first_break(problem_id, head, chain)
+        if broken is not None:
+            rows.close()
+            return broken
+    return None
+
+
+def _first_break(problem_id: int, head: str | None, chain: Sequence[Any]) -> Break | None:
+    previous, expected_seq = None, 1
+    for event in chain:
+        if event.seq != expected_seq:
+            return Break(problem_id, expected_seq, "an event is missing")
+        if event.prev_hash != previous:
+            return Break(problem_id, event.seq, "it does not follow the event before")
+        if event_hash(event) != event.hash:
+            return Break(problem_id, event.seq, "its content was changed")
+        previous, expected_seq = event.hash, expected_seq + 1
+    if previous != head:
+        return Break(problem_id, None, "the last event is missing or the head was changed")
     return None
 
 
@@ -705,11 +729,13 @@ def enter_by_office(
 OPEN = [s.value for s in State if s not in escalation.CLOSED_STATES]
 
 
-def inbox_clause(user_id: int, posts: Sequence[Any] | None = None):
-    """SQL: the open problems waiting for this person (joined with their village as Grid).
+def inbox_ids(user_id: int, posts: Sequence[Any] | None = None) -> sa.Select | sa.CompoundSelect:
+    """SQL: the ids of the open problems waiting for this person.
 
-    `posts` are the person's posts today as grid.access.Post (the request has them already);
-    without them they are read here."""
+    A UNION of one select per kind of post the person holds, each answered from an index (by
+    village, by township, by county and state, by assignee): an OR over all of them would scan
+    every problem, and the home page asks this on every visit. `posts` are the person's posts
+    today as grid.access.Post (the request has them already); without them they are read here."""
     if posts is None:
         rows = db.session.execute(
             sa.select(Membership.id, Membership.role, Membership.grid_id, Grid.level)
@@ -719,13 +745,11 @@ def inbox_clause(user_id: int, posts: Sequence[Any] | None = None):
     else:
         rows = [(p.membership_id, p.role, p.grid_id, p.grid_level) for p in posts]
     covers = grid_services.covers_of(m for m, role, _g, _l in rows if role == Role.SUBHEAD)
-    villages, townships, counties, covered_villages, covered_townships = (
-        set(),
-        set(),
-        set(),
-        set(),
-        set(),
-    )
+    villages: set[int] = set()
+    townships: set[int] = set()
+    counties: set[int] = set()
+    covered_villages: set[int] = set()
+    covered_townships: set[int] = set()
     prefecture = False
     for mid, role, grid_id, level in rows:
         if level == 4 and role in (Role.SUPERVISOR, Role.HEAD):
@@ -740,38 +764,46 @@ def inbox_clause(user_id: int, posts: Sequence[Any] | None = None):
             covered_townships |= covers.get(mid, frozenset())
         elif level == 1 and role in (Role.OFFICE, Role.HEAD):
             prefecture = True
+
+    def problems_where(*conditions) -> sa.Select:
+        return sa.select(Problem.id).where(*conditions)
+
+    def under_townships(ids: set[int], *conditions) -> sa.Select:
+        return (
+            sa.select(Problem.id)
+            .join(Grid, Grid.id == Problem.grid_id)
+            .where(Grid.parent_id.in_(ids), *conditions)
+        )
+
+    def county_side(*conditions) -> list[sa.Select]:
+        found = [problems_where(Problem.county_id.in_(counties), *conditions)] if counties else []
+        if covered_townships:
+            found.append(under_townships(covered_townships, *conditions))
+        return found
+
     S = State
-    reporter_rechecks = recheck_by() == escalation.RecheckBy.REPORTER
-    county_side = sa.or_(
-        Problem.county_id.in_(counties or {-1}), Grid.parent_id.in_(covered_townships or {-1})
-    )
-    clauses = [
-        sa.and_(
-            Problem.state.in_([S.SUBMITTED, S.VILLAGE, S.RETURNED]),
-            Problem.grid_id.in_(villages or {-1}),
-        ),
-        sa.and_(
-            Problem.state.in_([S.SUBMITTED, S.TOWNSHIP]),
-            sa.or_(
-                Grid.parent_id.in_(townships or {-1}), Problem.grid_id.in_(covered_villages or {-1})
-            ),
-        ),
-        sa.and_(Problem.state == S.COUNTY, county_side),
-        sa.and_(
-            Problem.state == S.RECTIFYING,
-            sa.or_(
-                Problem.assignee_user_id == user_id,
-                sa.and_(Problem.assignee_user_id.is_(None), county_side),
-            ),
-        ),
-        sa.and_(
-            Problem.state == S.RECHECKING,
-            Problem.reporter_id == user_id if reporter_rechecks else county_side,
-        ),
-    ]
+    parts = [problems_where(Problem.state == S.RECTIFYING, Problem.assignee_user_id == user_id)]
+    if villages:
+        parts.append(
+            problems_where(
+                Problem.grid_id.in_(villages),
+                Problem.state.in_([S.SUBMITTED, S.VILLAGE, S.RETURNED]),
+            )
+        )
+    township_states = Problem.state.in_([S.SUBMITTED, S.TOWNSHIP])
+    if townships:
+        parts.append(under_townships(townships, township_states))
+    if covered_villages:
+        parts.append(problems_where(Problem.grid_id.in_(covered_villages), township_states))
+    parts += county_side(Problem.state == S.COUNTY)
+    parts += county_side(Problem.state == S.RECTIFYING, Problem.assignee_user_id.is_(None))
+    if recheck_by() == escalation.RecheckBy.REPORTER:
+        parts.append(problems_where(Problem.state == S.RECHECKING, Problem.reporter_id == user_id))
+    else:
+        parts += county_side(Problem.state == S.RECHECKING)
     if prefecture:
-        clauses.append(Problem.state == S.PREFECTURE)
-    return sa.or_(*clauses)
+        parts.append(problems_where(Problem.state == S.PREFECTURE))
+    return sa.union(*parts) if len(parts) > 1 else parts[0]
 
 
 def inbox(user_id: int, limit: int = 200) -> list[Problem]:
@@ -779,35 +811,26 @@ def inbox(user_id: int, limit: int = 200) -> list[Problem]:
     return list(
         db.session.scalars(
             sa.select(Problem)
-            .join(Grid, Grid.id == Problem.grid_id)
-            .where(inbox_clause(user_id))
+            .where(Problem.id.in_(inbox_ids(user_id)))
             .order_by(Problem.deadline_at.is_(None), Problem.deadline_at, Problem.id.desc())
             .limit(limit)
         )
     )
 
 
+def _count_of(ids: sa.Select | sa.CompoundSelect):
+    return sa.select(sa.func.count()).select_from(ids.subquery())
+
+
 def inbox_count(user_id: int) -> int:
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count(Problem.id))
-            .join(Grid, Grid.id == Problem.grid_id)
-            .where(inbox_clause(user_id))
-        )
-        or 0
-    )
+    return db.session.scalar(_count_of(inbox_ids(user_id))) or 0
 
 
 def desk_counts(user_id: int, posts: Sequence[Any]) -> tuple[int, int]:
     """(problems waiting for me, unread notifications) in one round trip, for the home page."""
     from notify.models import Notification
 
-    waiting = (
-        sa.select(sa.func.count(Problem.id))
-        .join(Grid, Grid.id == Problem.grid_id)
-        .where(inbox_clause(user_id, posts))
-        .scalar_subquery()
-    )
+    waiting = _count_of(inbox_ids(user_id, posts)).scalar_subquery()
     unread = (
         sa.select(sa.func.count(Notification.id))
         .where(Notification.user_id == user_id, Notification.read_at.is_(None))
