@@ -5,6 +5,7 @@ The rules are in patrol/escalation.py (pure); this module finds out who a person
 problem (their capacities), applies the decision, records it and tells whoever acts next.
 """
 
+import functools
 import hashlib
 import json
 from collections.abc import Sequence
@@ -729,13 +730,13 @@ def enter_by_office(
 OPEN = [s.value for s in State if s not in escalation.CLOSED_STATES]
 
 
-def inbox_ids(user_id: int, posts: Sequence[Any] | None = None) -> sa.Select | sa.CompoundSelect:
-    """SQL: the ids of the open problems waiting for this person.
+Shape = tuple[tuple[str, int], ...]  # (kind of grids held, how many), and flags with 0
 
-    A UNION of one select per kind of post the person holds, each answered from an index (by
-    village, by township, by county and state, by assignee): an OR over all of them would scan
-    every problem, and the home page asks this on every visit. `posts` are the person's posts
-    today as grid.access.Post (the request has them already); without them they are read here."""
+
+def _inbox_params(user_id: int, posts: Sequence[Any] | None) -> tuple[Shape, dict]:
+    """What a person holds, for their inbox: the statement's shape (which parts it needs) and
+    its parameters. `posts` are the person's posts today as grid.access.Post (the request has
+    them already); without them they are read here."""
     if posts is None:
         rows = db.session.execute(
             sa.select(Membership.id, Membership.role, Membership.grid_id, Grid.level)
@@ -745,98 +746,137 @@ def inbox_ids(user_id: int, posts: Sequence[Any] | None = None) -> sa.Select | s
     else:
         rows = [(p.membership_id, p.role, p.grid_id, p.grid_level) for p in posts]
     covers = grid_services.covers_of(m for m, role, _g, _l in rows if role == Role.SUBHEAD)
-    villages: set[int] = set()
-    townships: set[int] = set()
-    counties: set[int] = set()
-    covered_villages: set[int] = set()
-    covered_townships: set[int] = set()
-    prefecture = False
+    held: dict[str, set[int]] = {
+        "villages": set(),
+        "townships": set(),
+        "covered_villages": set(),
+        "counties": set(),
+        "covered_townships": set(),
+    }
+    flags = set()
     for mid, role, grid_id, level in rows:
         if level == 4 and role in (Role.SUPERVISOR, Role.HEAD):
-            villages.add(grid_id)
+            held["villages"].add(grid_id)
         elif level == 3 and role == Role.HEAD:
-            townships.add(grid_id)
+            held["townships"].add(grid_id)
         elif level == 3 and role == Role.SUBHEAD:
-            covered_villages |= covers.get(mid, frozenset())
+            held["covered_villages"] |= covers.get(mid, frozenset())
         elif level == 2 and role in (Role.OFFICE, Role.HEAD):
-            counties.add(grid_id)
+            held["counties"].add(grid_id)
         elif level == 2 and role == Role.SUBHEAD:
-            covered_townships |= covers.get(mid, frozenset())
+            held["covered_townships"] |= covers.get(mid, frozenset())
         elif level == 1 and role in (Role.OFFICE, Role.HEAD):
-            prefecture = True
+            flags.add("prefecture")
+    if recheck_by() == escalation.RecheckBy.REPORTER:
+        flags.add("reporter_rechecks")
+    # One parameter per grid, not an expanding IN: the statement then compiles once per shape
+    # and is reused as it is (an expanding list is re-rendered on every execution).
+    shape = tuple((name, len(ids)) for name, ids in sorted(held.items()) if ids)
+    params: dict[str, Any] = {
+        f"{name}_{i}": grid_id
+        for name, ids in held.items()
+        for i, grid_id in enumerate(sorted(ids))
+    }
+    params["user_id"] = user_id
+    return shape + tuple((flag, 0) for flag in sorted(flags)), params
+
+
+@functools.lru_cache(maxsize=128)
+def _inbox_statement(shape: Shape) -> sa.Select | sa.CompoundSelect:
+    """The ids of the open problems waiting for a person who holds `shape`.
+
+    A UNION of one select per kind of post, each answered from an index (by village, by
+    township, by county and state, by assignee): an OR over all of them would scan every
+    problem, and the home page asks this on every visit. Built once per shape; the grids and
+    the person are parameters."""
+    has = dict(shape)
+
+    def ids(name: str) -> list[sa.BindParameter]:
+        return [sa.bindparam(f"{name}_{i}") for i in range(has[name])]
 
     def problems_where(*conditions) -> sa.Select:
         return sa.select(Problem.id).where(*conditions)
 
-    def under_townships(ids: set[int], *conditions) -> sa.Select:
+    def under_townships(name: str, *conditions) -> sa.Select:
         return (
             sa.select(Problem.id)
             .join(Grid, Grid.id == Problem.grid_id)
-            .where(Grid.parent_id.in_(ids), *conditions)
+            .where(Grid.parent_id.in_(ids(name)), *conditions)
         )
 
     def county_side(*conditions) -> list[sa.Select]:
-        found = [problems_where(Problem.county_id.in_(counties), *conditions)] if counties else []
-        if covered_townships:
-            found.append(under_townships(covered_townships, *conditions))
+        found = []
+        if "counties" in has:
+            found.append(problems_where(Problem.county_id.in_(ids("counties")), *conditions))
+        if "covered_townships" in has:
+            found.append(under_townships("covered_townships", *conditions))
         return found
 
     S = State
-    parts = [problems_where(Problem.state == S.RECTIFYING, Problem.assignee_user_id == user_id)]
-    if villages:
+    me = sa.bindparam("user_id")
+    parts = [problems_where(Problem.state == S.RECTIFYING, Problem.assignee_user_id == me)]
+    if "villages" in has:
         parts.append(
             problems_where(
-                Problem.grid_id.in_(villages),
-                Problem.state.in_([S.SUBMITTED, S.VILLAGE, S.RETURNED]),
+                Problem.grid_id.in_(ids("villages")),
+                sa.or_(*(Problem.state == s for s in (S.SUBMITTED, S.VILLAGE, S.RETURNED))),
             )
         )
-    township_states = Problem.state.in_([S.SUBMITTED, S.TOWNSHIP])
-    if townships:
-        parts.append(under_townships(townships, township_states))
-    if covered_villages:
-        parts.append(problems_where(Problem.grid_id.in_(covered_villages), township_states))
+    township_states = sa.or_(Problem.state == S.SUBMITTED, Problem.state == S.TOWNSHIP)
+    if "townships" in has:
+        parts.append(under_townships("townships", township_states))
+    if "covered_villages" in has:
+        parts.append(problems_where(Problem.grid_id.in_(ids("covered_villages")), township_states))
     parts += county_side(Problem.state == S.COUNTY)
     parts += county_side(Problem.state == S.RECTIFYING, Problem.assignee_user_id.is_(None))
-    if recheck_by() == escalation.RecheckBy.REPORTER:
-        parts.append(problems_where(Problem.state == S.RECHECKING, Problem.reporter_id == user_id))
+    if "reporter_rechecks" in has:
+        parts.append(problems_where(Problem.state == S.RECHECKING, Problem.reporter_id == me))
     else:
         parts += county_side(Problem.state == S.RECHECKING)
-    if prefecture:
+    if "prefecture" in has:
         parts.append(problems_where(Problem.state == S.PREFECTURE))
     return sa.union(*parts) if len(parts) > 1 else parts[0]
 
 
 def inbox(user_id: int, limit: int = 200) -> list[Problem]:
     """What waits for this person, the most pressing deadline first, overdue on top."""
+    shape, params = _inbox_params(user_id, None)
     return list(
         db.session.scalars(
             sa.select(Problem)
-            .where(Problem.id.in_(inbox_ids(user_id)))
+            .where(Problem.id.in_(_inbox_statement(shape)))
             .order_by(Problem.deadline_at.is_(None), Problem.deadline_at, Problem.id.desc())
-            .limit(limit)
+            .limit(limit),
+            params,
         )
     )
 
 
-def _count_of(ids: sa.Select | sa.CompoundSelect):
+def _count_of(ids: sa.Select | sa.CompoundSelect) -> sa.Select:
     return sa.select(sa.func.count()).select_from(ids.subquery())
 
 
 def inbox_count(user_id: int) -> int:
-    return db.session.scalar(_count_of(inbox_ids(user_id))) or 0
+    shape, params = _inbox_params(user_id, None)
+    return db.session.scalar(_count_of(_inbox_statement(shape)), params) or 0
+
+
+@functools.lru_cache(maxsize=128)
+def _desk_statement(shape: Shape) -> sa.Select:
+    from notify.models import Notification
+
+    unread = (
+        sa.select(sa.func.count(Notification.id))
+        .where(Notification.user_id == sa.bindparam("user_id"), Notification.read_at.is_(None))
+        .scalar_subquery()
+    )
+    return sa.select(_count_of(_inbox_statement(shape)).scalar_subquery(), unread)
 
 
 def desk_counts(user_id: int, posts: Sequence[Any]) -> tuple[int, int]:
     """(problems waiting for me, unread notifications) in one round trip, for the home page."""
-    from notify.models import Notification
-
-    waiting = _count_of(inbox_ids(user_id, posts)).scalar_subquery()
-    unread = (
-        sa.select(sa.func.count(Notification.id))
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-        .scalar_subquery()
-    )
-    row = db.session.execute(sa.select(waiting, unread)).one()
+    shape, params = _inbox_params(user_id, posts)
+    row = db.session.connection().execute(_desk_statement(shape), params).one()
     return int(row[0] or 0), int(row[1] or 0)
 
 

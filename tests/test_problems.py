@@ -10,11 +10,13 @@ from datetime import date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask import current_app
 
 from extensions import db
 from grid import services as grid_services
+from grid.access import load_identity
 from grid.demo import point_in
-from grid.models import Membership, Role, User
+from grid.models import Membership, Role, User, membership_cover
 from grid.services import ServiceError, local_zone
 from notify.models import Notification
 from patrol import problems
@@ -791,3 +793,69 @@ def test_an_office_cannot_enter_a_problem_outside_its_area(client):
     )
     assert response.status_code == 400 and "辖区内" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count(Problem.id))) == before
+
+
+# --- who finds what in their inbox ------------------------------------------------------------
+
+
+def county_subhead() -> User | None:
+    """A sub-grid head of 昌吉市 who covers 三工镇."""
+    town = grid_services.grid_by_code(TOWN)
+    return db.session.scalar(
+        sa.select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .join(membership_cover, membership_cover.c.membership_id == Membership.id)
+        .where(
+            membership_cover.c.grid_id == town.id,
+            Membership.grid_id == town.parent_id,
+            Membership.role == Role.SUBHEAD,
+        )
+        .order_by(Membership.id)
+        .limit(1)
+    )
+
+
+def counts_agree(user: User) -> int:
+    """The inbox, its count and the home page's count say the same; returns it."""
+    items = problems.inbox(user.id)
+    posts = load_identity(user.id, grid_services.local_today())[1].posts
+    assert problems.inbox_count(user.id) == len(items)
+    assert problems.desk_counts(user.id, posts)[0] == len(items)
+    return len(items)
+
+
+def test_every_kind_of_post_finds_what_waits_for_it(db_session):
+    covering = county_subhead()
+    assert covering is not None, "the demo has a county sub-grid head over 三工镇"
+    people = [covering, *(person(u) for u in ("cun", "sangong", "changji", "zhifa", "zhou"))]
+    before = {u.id: counts_agree(u) for u in people}
+
+    to_assign = report()
+    bring(to_assign, "county")
+    for_department = report()
+    bring(for_department, "county")
+    act(for_department, "changji", "assign", assignee_department="住建局", due_date=due())
+    for_zhifa = report()
+    bring(for_zhifa, "rectifying")
+
+    assert in_inbox(covering.username, to_assign) and in_inbox("changji", to_assign)
+    assert not in_inbox("sangong", to_assign) and not in_inbox("zhou", to_assign)
+    # a department has no account: the county follows its rectification; a person, himself
+    assert in_inbox("changji", for_department) and in_inbox(covering.username, for_department)
+    assert in_inbox("zhifa", for_zhifa) and not in_inbox("changji", for_zhifa)
+    after = {u.id: counts_agree(u) for u in people}
+    assert after[covering.id] == before[covering.id] + 2
+    assert after[person("changji").id] == before[person("changji").id] + 2
+    assert after[person("zhifa").id] == before[person("zhifa").id] + 1
+    assert after[person("cun").id] == before[person("cun").id]
+
+
+def test_recheck_by_the_reporter_is_in_the_reporters_inbox(db_session, monkeypatch):
+    monkeypatch.setitem(current_app.config, "RECHECK_BY", "reporter")
+    problem = report()
+    bring(problem, "rechecking")
+    assert in_inbox("cun", problem)
+    assert not in_inbox("changji", problem) and not in_inbox("zhifa", problem)
+    counts_agree(person("cun"))
+    act(problem, "cun", "recheck_pass")
+    assert problem.state == "closed" and not in_inbox("cun", problem)
