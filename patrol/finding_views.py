@@ -8,7 +8,6 @@ The blueprint comes first, then (below the line) the services it calls, which th
 assessment calls too: `missed_counts`, `prefecture_missed_total`.
 """
 
-import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -36,6 +35,7 @@ from grid.actions import perform
 from grid.models import Grid, Role, User, utcnow
 from grid.services import ServiceError, local_today, local_zone
 from patrol import catalog, findings
+from patrol.fields import read_degrees, read_required_day
 from patrol.findings import ALREADY_REPORTED, MISSED, PENDING
 from patrol.models import Problem, UpperFinding, finding_match
 from patrol.services import point
@@ -80,39 +80,17 @@ def _counties() -> list[Grid]:
     )
 
 
-def _day(text: str | None) -> date:
-    try:
-        return date.fromisoformat((text or "").strip())
-    except ValueError as exc:
-        raise ServiceError(_("Dates are written as YYYY-MM-DD.")) from exc
-
-
-def _degrees(text: str | None) -> float | None:
-    text = (text or "").strip().replace(",", ".")
-    if not text:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise ServiceError(
-            _("Latitude and longitude are decimal degrees (WGS-84), such as 44.0123.")
-        )
-    return value
-
-
 def _fields(form) -> "FindingFields":
     """The finding as typed; ServiceError when a date or a number cannot be read."""
     kind = form.get("kind") or ""
     return FindingFields(
         county_id=form.get("county", type=int),
-        found_on=_day(form.get("found_on")),
+        found_on=read_required_day(form.get("found_on")),
         kind=kind,
         media_level=(form.get("media_level") or None) if kind == "media" else None,
         category=form.get("category") or "",
-        lon=_degrees(form.get("lon")),
-        lat=_degrees(form.get("lat")),
+        lon=read_degrees(form.get("lon")),
+        lat=read_degrees(form.get("lat")),
         place=(form.get("place") or "").strip() or None,
         description=(form.get("description") or "").strip(),
     )

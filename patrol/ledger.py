@@ -2,9 +2,7 @@
 changes to it (RULES §2: the county keeps the ledger and surveys every source each quarter)."""
 
 import io
-import math
 import os
-from datetime import date
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
@@ -18,6 +16,7 @@ from grid.actions import perform
 from grid.models import Grid, GridKind, User, subtree_clause
 from grid.services import ServiceError, local_today
 from patrol import catalog, services
+from patrol.fields import read_day, read_degrees
 from patrol.models import (
     Patrol,
     Problem,
@@ -69,36 +68,9 @@ def _county_of(grid: Grid) -> Grid | None:
     return db.session.get(Grid, grid.ancestor_ids[1])
 
 
-def _day(text: str | None, default: date | None = None) -> date:
-    text = (text or "").strip()
-    if not text and default is not None:
-        return default
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise ServiceError(_("Dates are written as YYYY-MM-DD.")) from exc
-
-
-def _degrees(text: str | None) -> float | None:
-    text = (text or "").strip().replace(",", ".")
-    if not text:
-        return None
-    try:
-        value = float(text)
-    except ValueError as exc:
-        raise ServiceError(
-            _("Latitude and longitude are decimal degrees (WGS-84), such as 44.0123.")
-        ) from exc
-    if not math.isfinite(value):
-        raise ServiceError(
-            _("Latitude and longitude are decimal degrees (WGS-84), such as 44.0123.")
-        )
-    return value
-
-
 def _fields(form) -> services.SourceFields:
     """The particulars as typed; ServiceError when the position cannot be read."""
-    lat, lon = _degrees(form.get("lat")), _degrees(form.get("lon"))
+    lat, lon = read_degrees(form.get("lat")), read_degrees(form.get("lon"))
     if (lat is None) != (lon is None):
         raise ServiceError(_("Give both latitude and longitude, or neither."))
 
@@ -361,7 +333,7 @@ def change_status(source_id):
         lambda: services.change_status(
             source,
             form.get("status", ""),
-            _day(form.get("effective_on"), local_today()),
+            read_day(form.get("effective_on"), local_today()),
             by=_user(),
             note=form.get("note"),
         ),
@@ -380,7 +352,7 @@ def survey(source_id):
     return perform(
         lambda: services.record_survey(
             source,
-            _day(form.get("surveyed_on"), local_today()),
+            read_day(form.get("surveyed_on"), local_today()),
             by=_user(),
             note=form.get("note"),
         ),

@@ -1,8 +1,6 @@
 """Problems on their way up the grid: acting on one, inboxes, the offices' list and entry, the
 public complaint form, notifications."""
 
-from datetime import date
-
 import sqlalchemy as sa
 from flask import (
     Blueprint,
@@ -26,6 +24,7 @@ from grid.services import ServiceError
 from notify import services as notify_services
 from patrol import catalog, problems
 from patrol.access import problem_or_abort
+from patrol.fields import read_day
 from patrol.models import Problem
 from patrol.services import photo_store
 
@@ -44,15 +43,6 @@ def _photos(field: str = "photos") -> list[bytes]:
         raise ServiceError(_("Send at most %(n)s photos.", n=MAX_PHOTOS))
     limit = current_app.config.get("PHOTO_MAX_BYTES", 20 * 1024 * 1024)
     return [f.read(limit + 1) for f in files]
-
-
-def _day(text: str | None) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise ServiceError(_("Dates are written as YYYY-MM-DD.")) from exc
 
 
 @bp.route("/problems/<int:problem_id>/act", methods=["POST"])
@@ -77,7 +67,7 @@ def act(problem_id):
                 assignee_login=form.get("assignee_login", ""),
                 assignee_department=form.get("assignee_department", ""),
                 lead_department=form.get("lead_department", ""),
-                due_date=_day(form.get("due_date")),
+                due_date=read_day(form.get("due_date")),
                 photos=_photos(),
             ),
             photo_store(),

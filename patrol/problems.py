@@ -28,7 +28,7 @@ from notify.services import notify
 from patrol import escalation, photos
 from patrol.escalation import Capacity, Event, Refused, State
 from patrol.models import Photo, Problem, ProblemEvent
-from patrol.storage import PhotoStore, photo_keys
+from patrol.storage import PhotoStore, put_photo
 
 REFUSALS = {  # escalation.Refused codes, in words
     "unknown_state": _l("The problem is in a state this version does not know."),
@@ -556,15 +556,10 @@ def _keep_photo(
 ) -> Photo:
     import uuid
 
-    ext = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "HEIF": "heic"}[result.facts.format]
     sha = result.facts.sha256
-    keys = (
-        photo_keys(sha, "originals", ext),
-        photo_keys(sha, "display", "jpg"),
-        photo_keys(sha, "thumbs", "jpg"),
+    stored = put_photo(
+        store, sha, result.facts.format, result.original, result.display, result.thumbnail
     )
-    for key, blob in zip(keys, (result.original, result.display, result.thumbnail), strict=True):
-        store.put(key, blob)
     photo = Photo(
         client_id=str(uuid.uuid4()),
         uploaded_by_id=user and user.id,
@@ -573,10 +568,10 @@ def _keep_photo(
         grid_id=problem.grid_id,
         captured_at=utcnow(),
         sha256=sha,
-        original_key=keys[0],
-        display_key=keys[1],
-        thumb_key=keys[2],
-        content_type=f"image/{'jpeg' if ext == 'jpg' else ext}",
+        original_key=stored.original_key,
+        display_key=stored.display_key,
+        thumb_key=stored.thumb_key,
+        content_type=stored.content_type,
         size_bytes=len(result.original),
         width=result.facts.width,
         height=result.facts.height,

@@ -33,7 +33,7 @@ from patrol.models import (
     SyncReceipt,
     Visit,
 )
-from patrol.storage import LocalStore, PhotoStore, photo_keys
+from patrol.storage import LocalStore, PhotoStore, put_photo
 
 
 def point(lon: float, lat: float) -> WKTElement:
@@ -792,17 +792,10 @@ def ingest_photo(
         )
     if timing.skewed:
         flags.append({"code": "clock_skewed", "detail": {"offset_s": round(timing.offset_s)}})
-    ext = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "HEIF": "heic"}[result.facts.format]
     sha = result.facts.sha256
-    keys = (
-        photo_keys(sha, "originals", ext),
-        photo_keys(sha, "display", "jpg"),
-        photo_keys(sha, "thumbs", "jpg"),
+    stored = put_photo(
+        store, sha, result.facts.format, result.original, result.display, result.thumbnail
     )
-    # Files first (content-addressed, idempotent), then the row: a cut never leaves a row
-    # pointing at nothing, at worst an unreferenced file.
-    for key, blob in zip(keys, (result.original, result.display, result.thumbnail), strict=True):
-        store.put(key, blob)
     exif_gps = result.facts.gps or upload.reported_gps
     photo = Photo(
         client_id=upload.client_id,
@@ -813,10 +806,10 @@ def ingest_photo(
         captured_at=timing.at,
         sha256=sha,
         reported_sha256=upload.reported_sha256,
-        original_key=keys[0],
-        display_key=keys[1],
-        thumb_key=keys[2],
-        content_type=f"image/{ext if ext != 'jpg' else 'jpeg'}",
+        original_key=stored.original_key,
+        display_key=stored.display_key,
+        thumb_key=stored.thumb_key,
+        content_type=stored.content_type,
         size_bytes=len(data),
         width=result.facts.width,
         height=result.facts.height,

@@ -6,6 +6,7 @@ Keys are relative, slash-separated paths such as "originals/ab/cd/<sha256>.jpg" 
 import contextlib
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Protocol, runtime_checkable
 
@@ -40,6 +41,39 @@ def photo_keys(sha256: str, kind: str, extension: str) -> str:
     if not ext.isalnum() or not ext.isascii():
         raise ValueError(f"bad file extension {extension!r}")
     return f"{kind}/{sha[:2]}/{sha[2:4]}/{sha}.{ext}"
+
+
+_EXTENSIONS: Final = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "HEIF": "heic"}
+
+
+@dataclass(frozen=True)
+class StoredPhoto:
+    original_key: str
+    display_key: str
+    thumb_key: str
+    content_type: str  # of the original
+
+
+def put_photo(
+    store: "PhotoStore",
+    sha256: str,
+    image_format: str,
+    original: bytes,
+    display: bytes,
+    thumb: bytes,
+) -> StoredPhoto:
+    """Store a processed photo's original (as received), display image and thumbnail under
+    content-addressed keys. Files go first, before any row: a cut connection leaves at worst an
+    unreferenced file, never a row pointing at nothing."""
+    ext = _EXTENSIONS[image_format]
+    keys = (
+        photo_keys(sha256, "originals", ext),
+        photo_keys(sha256, "display", "jpg"),
+        photo_keys(sha256, "thumbs", "jpg"),
+    )
+    for key, blob in zip(keys, (original, display, thumb), strict=True):
+        store.put(key, blob)
+    return StoredPhoto(*keys, content_type=f"image/{'jpeg' if ext == 'jpg' else ext}")
 
 
 class LocalStore:
