@@ -1,7 +1,5 @@
 """Administration of people and their posts (administrators only, within their subtree)."""
 
-from datetime import date
-
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -11,6 +9,7 @@ from extensions import db
 from grid import services
 from grid.access import Action, current_scope, grid_or_abort, person_or_404, visible_people_clause
 from grid.actions import perform
+from grid.fields import read_day
 from grid.models import Grid, Membership, Role, User
 from grid.services import ServiceError, local_today
 
@@ -22,15 +21,6 @@ PAGE_SIZE = 50
 def _require_admin():
     if not current_scope().is_admin:
         abort(403)
-
-
-def _parse_day(text: str | None, default: date) -> date:
-    if not text:
-        return default
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise ServiceError(_("Dates are written as YYYY-MM-DD.")) from exc
 
 
 @bp.route("/")
@@ -155,7 +145,7 @@ def appoint(grid_id):
             person,
             grid,
             role,
-            _parse_day(form.get("started_on"), local_today()),
+            read_day(form.get("started_on"), local_today()),
             by=current_user,
             full_time={"1": True, "0": False}.get(form.get("full_time", "")),
             title=form.get("title"),
@@ -174,7 +164,7 @@ def end_post(membership_id):
     grid_or_abort(membership.grid_id, Action.MANAGE_PEOPLE)
     return perform(
         lambda: services.end_post(
-            membership, _parse_day(request.form.get("last_day"), local_today()), by=current_user
+            membership, read_day(request.form.get("last_day"), local_today()), by=current_user
         ),
         _("The post is ended."),
         url_for("people.show", user_id=membership.user_id),

@@ -32,10 +32,10 @@ from extensions import db
 from grid import services as grid_services
 from grid.access import Action, Scope, current_scope, grid_or_abort
 from grid.actions import perform
+from grid.fields import read_degrees, read_required_day
 from grid.models import Grid, Role, User, utcnow
 from grid.services import ServiceError, local_today, local_zone
 from patrol import catalog, findings
-from patrol.fields import read_degrees, read_required_day
 from patrol.findings import ALREADY_REPORTED, MISSED, PENDING
 from patrol.models import Problem, UpperFinding, finding_match
 from patrol.services import point

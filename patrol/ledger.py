@@ -13,10 +13,10 @@ from geoalchemy2.shape import to_shape
 from extensions import db
 from grid.access import Action, current_scope, grid_or_abort
 from grid.actions import perform
+from grid.fields import read_day, read_degrees
 from grid.models import Grid, GridKind, User, subtree_clause
 from grid.services import ServiceError, local_today
 from patrol import catalog, services
-from patrol.fields import read_day, read_degrees
 from patrol.models import (
     Patrol,
     Problem,

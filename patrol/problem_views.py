@@ -19,12 +19,12 @@ from extensions import db, limiter
 from grid import services as grid_services
 from grid.access import current_scope
 from grid.actions import perform
+from grid.fields import read_day
 from grid.models import Grid, GridKind, User, subtree_clause, utcnow
 from grid.services import ServiceError
 from notify import services as notify_services
 from patrol import catalog, problems
 from patrol.access import problem_or_abort
-from patrol.fields import read_day
 from patrol.models import Problem
 from patrol.services import photo_store
 

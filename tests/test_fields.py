@@ -1,4 +1,4 @@
-"""Reading what people type into forms (patrol/fields.py): a value, or a message."""
+"""Reading what people type into forms (grid/fields.py): a value, or a message."""
 
 from datetime import date
 
@@ -6,8 +6,8 @@ import pytest
 from flask import Flask
 from flask_babel import Babel
 
+from grid.fields import read_day, read_degrees, read_required_day
 from grid.services import ServiceError
-from patrol.fields import read_day, read_degrees, read_required_day
 
 
 @pytest.fixture(autouse=True)

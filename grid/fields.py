@@ -1,6 +1,6 @@
 """What people type into forms, read strictly: a value, or a ServiceError that says what is wrong.
 
-Shared by the views of the ledger, the problems and the findings."""
+Shared by the views of people and posts, the ledger, the problems and the findings."""
 
 import math
 from datetime import date
