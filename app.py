@@ -233,12 +233,13 @@ def _register_hooks(app):
         link=link,
         chrome=chrome,
         current_scope=current_scope,
-        csrf_token=csrf_token,  # replaces Flask-WTF's, which signs anew on every call
     )
 
     @app.context_processor
     def _layout_globals():
-        return {"locale": current_language()}
+        # csrf_token replaces Flask-WTF's, which signs anew on every call; it must come from a
+        # context processor registered after CSRFProtect's (a Jinja global would lose to it).
+        return {"locale": current_language(), "csrf_token": csrf_token}
 
     from desk.errors import register_error_handlers
 

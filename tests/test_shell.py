@@ -107,3 +107,20 @@ def test_htmx_fragment_varies(client, auth):
     assert "HX-Request" in response.headers.get("Vary", "")
     full = client.get("/does-not-exist")
     assert "<html" in full.get_data(as_text=True)
+
+
+def test_pages_reuse_the_signed_form_token(client, auth, monkeypatch):
+    """Every page carries the form token; it is signed once and reused (signing it anew on every
+    page costs each request an HMAC), and it still passes Flask-WTF's check."""
+    import itsdangerous.timed
+
+    from tests.conftest import csrf_token
+
+    auth.login()
+    first = csrf_token(client, "/")
+    real_time = itsdangerous.timed.time.time
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: real_time() + 5)
+    assert csrf_token(client, "/") == first  # a fresh signature would carry a later timestamp
+    assert csrf_token(client, "/offline") == first
+    response = client.post("/lang", data={"lang": "en", "csrf_token": first})
+    assert response.status_code == 302
