@@ -8,8 +8,11 @@ from flask import Flask, request
 
 from desk.language import current_language, request_translations, select_locale, select_timezone
 from extensions import babel, configure_engine, csrf, db, limiter, login_manager, migrate
+from patrol.escalation import Deadlines, RecheckBy
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+_DEADLINES = Deadlines()  # the workflow's defaults live with the workflow
 
 DEFAULTS = {
     # Time and language: stored in UTC, shown in China Standard Time; zh_CN first, English second.
@@ -51,16 +54,17 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 24 * 1024 * 1024,  # several photos plus their form fields
     # The problem workflow (patrol/escalation.py): deadlines, who re-checks, and working days
     # the calendar package does not know yet ({"2027-01-01": false, "2027-02-06": true}).
-    "DEADLINE_TOWNSHIP_HOURS": 24,
-    "DEADLINE_COUNTY_WORKING_DAYS": 1,
-    "DEADLINE_PREFECTURE_WORKING_DAYS": 1,
-    "DEADLINE_RECHECK_WORKING_DAYS": 3,
-    "DEADLINE_CONFIRM_HOURS": 48,
-    "RECHECK_BY": "county",  # county | reporter
+    "DEADLINE_TOWNSHIP_HOURS": _DEADLINES.township_hours,  # 24
+    "DEADLINE_COUNTY_WORKING_DAYS": _DEADLINES.county_working_days,  # 1
+    "DEADLINE_PREFECTURE_WORKING_DAYS": _DEADLINES.prefecture_working_days,  # 1
+    "DEADLINE_RECHECK_WORKING_DAYS": _DEADLINES.recheck_working_days,  # 3
+    "DEADLINE_CONFIRM_HOURS": _DEADLINES.confirm_hours,  # 48
+    "RECHECK_BY": RecheckBy.COUNTY.value,  # county | reporter
     "WORKDAY_OVERRIDES": {},
     "COMPLAINT_LIMIT": "5 per hour; 20 per day",  # public complaints per address
     "FINDING_MATCH_DISTANCE_M": 1000,  # upper-level findings: reports this near ...
     "FINDING_MATCH_DAYS": 30,  # ... and found this many days before may be the same
+    # (patrol/finding_views.py reads both; nothing else holds these numbers)
     "SPATIALITE_LIBRARY_PATH": "mod_spatialite",
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
 }

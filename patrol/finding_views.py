@@ -278,9 +278,6 @@ def _names(model, ids) -> dict[int, str]:
 # --- services: record, match, decide, count -----------------------------------------------------
 # They flush; the request (or the caller) commits once.
 
-DEFAULT_DISTANCE_M = 1000.0
-DEFAULT_DAYS = 30
-
 
 @dataclass(frozen=True)
 class FindingFields:
@@ -299,8 +296,8 @@ def match_settings() -> tuple[float, int]:
     """(distance in metres, days before) from FINDING_MATCH_DISTANCE_M and FINDING_MATCH_DAYS."""
     config = current_app.config
     return (
-        float(config.get("FINDING_MATCH_DISTANCE_M", DEFAULT_DISTANCE_M)),
-        int(config.get("FINDING_MATCH_DAYS", DEFAULT_DAYS)),
+        float(config["FINDING_MATCH_DISTANCE_M"]),
+        int(config["FINDING_MATCH_DAYS"]),
     )
 
 
