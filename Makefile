@@ -48,10 +48,12 @@ test: $(VENV)/.requirements-dev translations
 	GRIDPATROL_TEST_POSTGRES=$$(scripts/test-postgres.sh) GRIDPATROL_REQUIRE_POSTGIS=1 \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# ruff, mypy strict on the pure rule modules, and the import contracts of DESIGN.md.
 lint: $(VENV)/.requirements-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: $(VENV)/.requirements-dev
 	$(BIN)/ruff format .
@@ -63,8 +65,8 @@ bench: $(VENV)/.requirements-dev translations
 	GRIDPATROL_TEST_POSTGRES=$$(scripts/test-postgres.sh) $(BIN)/python -m bench
 
 extract-messages: $(VENV)/.requirements
-	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k N_ -o translations/messages.pot --no-location --sort-output .
-	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k N_ -o translations/messages.pot --no-location --sort-output -w 100 .
+	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching -w 100
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache

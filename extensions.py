@@ -11,8 +11,14 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from geoalchemy2 import alembic_helpers
 from geoalchemy2.admin.dialects.sqlite import init_spatialite
 from sqlalchemy.orm import DeclarativeBase
+
+try:  # an SQLite that can load extensions, for Pythons whose sqlite3 cannot (linux x86_64)
+    import pysqlite3.dbapi2 as pysqlite3
+except ImportError:  # pragma: no cover - depends on the platform
+    pysqlite3 = None
 
 
 class Base(DeclarativeBase):
@@ -35,14 +41,12 @@ def sqlite_module():
     """
     if hasattr(sqlite3.connect(":memory:"), "enable_load_extension"):
         return sqlite3
-    try:
-        import pysqlite3.dbapi2 as pysqlite3
-    except ImportError as exc:  # pragma: no cover - depends on the interpreter
+    if pysqlite3 is None:  # pragma: no cover - depends on the interpreter
         raise RuntimeError(
             "This Python's sqlite3 cannot load extensions, so SpatiaLite cannot be used. "
             "Install pysqlite3-binary (pip install pysqlite3-binary) or use a Python whose "
             "sqlite3 supports enable_load_extension (Debian's /usr/bin/python3 does)."
-        ) from exc
+        )
     return pysqlite3
 
 
@@ -99,8 +103,6 @@ SPATIALITE_TABLES = {
 
 def alembic_include_object(obj, name, obj_type, reflected, compare_to):
     """What Alembic compares: our tables, not SpatiaLite's or PostGIS's own."""
-    from geoalchemy2 import alembic_helpers
-
     if obj_type == "table" and name in SPATIALITE_TABLES:
         return False
     return alembic_helpers.include_object(obj, name, obj_type, reflected, compare_to)

@@ -33,17 +33,17 @@ def random_points(shape, n: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarr
 
 def _memory(ctx: Context) -> dict:
     from extensions import db
-    from grid import services
+    from grid import queries
     from grid.models import Grid, GridKind
 
     app = ctx.app(ctx.sqlite_url)
     with app.app_context():
-        root = services.root_grid()
-        lons, lats = random_points(services.grid_shape(root), POINTS)
+        root = queries.root_grid()
+        lons, lats = random_points(queries.grid_shape(root), POINTS)
         builds = []
         for _ in range(BUILD_REPEATS):
-            services._locator_cache.clear()  # time a real build, not the cached locator
-            seconds, loc = timed(lambda: services.memory_locator((3, 4)))
+            queries._locator_cache.clear()  # time a real build, not the cached locator
+            seconds, loc = timed(lambda: queries.memory_locator((3, 4)))
             builds.append(seconds)
         grids = db.session.scalar(
             sa.select(sa.func.count(Grid.id)).where(Grid.level == LEVEL, Grid.kind != GridKind.KEY)
@@ -79,7 +79,7 @@ def _memory(ctx: Context) -> dict:
 
 def _database(ctx: Context, url: str, memory: dict) -> dict:
     from extensions import db
-    from grid import services
+    from grid import queries
 
     app = ctx.app(url)
     lons, lats = memory["lons"][:DB_POINTS].tolist(), memory["lats"][:DB_POINTS].tolist()
@@ -95,7 +95,7 @@ def _database(ctx: Context, url: str, memory: dict) -> dict:
         def run():
             found = []
             for lon, lat in zip(lons, lats, strict=True):
-                grid = services.locate(lon, lat, LEVEL)
+                grid = queries.locate(lon, lat, LEVEL)
                 found.append(-1 if grid is None else grid.id)
                 db.session.expunge_all()
             return found
@@ -130,7 +130,7 @@ def run(ctx: Context) -> str:
             f"{memory['many_rate'] / memory['loop_rate']:.2f}",
         ),
         (
-            f"`services.locate()` on SQLite ({spatialite['version']})",
+            f"`queries.locate()` on SQLite ({spatialite['version']})",
             f"{fmt_int(DB_POINTS)} × {DB_REPEATS}",
             fmt_int(spatialite["rate"]),
             f"{spatialite['rate'] / memory['loop_rate']:.4f}",
@@ -139,7 +139,7 @@ def run(ctx: Context) -> str:
     if postgis:
         rows.append(
             (
-                f"`services.locate()` on {postgis['version']}",
+                f"`queries.locate()` on {postgis['version']}",
                 f"{fmt_int(DB_POINTS)} × {DB_REPEATS}",
                 fmt_int(postgis["rate"]),
                 f"{postgis['rate'] / memory['loop_rate']:.4f}",
@@ -165,11 +165,11 @@ grids), in process inside `create_app().app_context()`.
 
 - **Points:** {fmt_int(POINTS)} drawn uniformly inside the prefecture's (level-1 grid's)
   boundary, fixed seed.
-- **In memory:** `services.memory_locator((3, 4))`, then `locate()` in a Python loop and
+- **In memory:** `queries.memory_locator((3, 4))`, then `locate()` in a Python loop and
   `locate_many()` on NumPy arrays. Building the locator (query of the level-3 and level-4
   geometries, then the index) takes **{memory["build_s"] * 1000:,.0f} ms** (median of
   {BUILD_REPEATS}), not counted in the rates.
-- **Database:** `services.locate()`, one spatial query per point, for the first
+- **Database:** `queries.locate()`, one spatial query per point, for the first
   {fmt_int(DB_POINTS)} of the same points, after one warm-up pass.
 - **Repeats:** median of {MEMORY_REPEATS} in memory, of {DB_REPEATS} on the databases.
 

@@ -49,7 +49,7 @@ def _photos() -> list[bytes]:
 
 
 def _capture():
-    from patrol.photos import Capture
+    from evidence.photos import Capture
 
     return Capture(
         captured_at=datetime(2026, 11, 22, 11, 30, 5),
@@ -64,7 +64,7 @@ def _capture():
 
 def naive(data: bytes, capture) -> tuple[bytes, bytes, str]:
     """The same steps the obvious way: decode everything, turn upright, then resize."""
-    from patrol import photos
+    from evidence import photos
 
     limits = photos.DEFAULT_LIMITS
     facts = photos.read_facts(data, limits)
@@ -94,7 +94,7 @@ def _time(fn) -> float:
 
 
 def _measure(files: list[bytes]) -> dict:
-    from patrol import photos
+    from evidence import photos
 
     capture = _capture()
     per_photo = []
@@ -208,6 +208,6 @@ perceptual hash, flags, and both JPEG encodes. Measured in this process, {where}
 
 
 def photos_resample() -> str:
-    from patrol import photos
+    from evidence import photos
 
     return f"{photos.RESAMPLE.name.lower()} filter"

@@ -62,10 +62,11 @@ def _villages():
 def _load() -> int:
     """Write TOTAL problems and their event chains; returns how many events."""
     from extensions import db
-    from grid.models import utcnow
+    from grid.chain import link_hash
+    from grid.time import utcnow
     from patrol import catalog
-    from patrol.models import Problem, ProblemEvent
-    from patrol.problems import event_hash
+    from problems.models import Problem, ProblemEvent
+    from problems.services import event_content
 
     rng = random.Random(SEED)
     villages, county = _villages()
@@ -107,7 +108,7 @@ def _load() -> int:
                 deadline_at=None,
                 prev_hash=previous,
             )
-            event.hash = event_hash(event)
+            event.hash = link_hash(event_content(event), event.prev_hash)
             previous = event.hash
             events.append(vars(event))
         assigned = state in ("rectifying", "rechecking", "closed")
@@ -164,32 +165,32 @@ def _user(login: str):
 
 
 def _queries() -> dict:
+    from desk.queries import home_counts
     from grid.access import load_identity
-    from grid.services import local_today
-    from patrol import problems
+    from grid.time import local_today
+    from problems import queries
 
     result = {}
     for login in ("cun", "sangong", "changji"):
         user_id = _user(login).id
         posts = load_identity(user_id, local_today())[1].posts
-        result[f"counts:{login}"] = _ms(lambda u=user_id, p=posts: problems.desk_counts(u, p))
-        result[f"waiting:{login}"] = problems.desk_counts(user_id, posts)[0]
+        result[f"counts:{login}"] = _ms(lambda u=user_id, p=posts: home_counts(u, p))
+        result[f"waiting:{login}"] = home_counts(user_id, posts)[0][1]
     changji = _user("changji").id
-    result["inbox"] = _ms(lambda: problems.inbox(changji))
-    result["inbox_rows"] = len(problems.inbox(changji))
+    result["inbox"] = _ms(lambda: queries.inbox(changji))
+    result["inbox_rows"] = len(queries.inbox(changji))
     return result
 
 
 def _acts(store_dir: str) -> dict[str, list[float]]:
     """Escalate, approve, assign ACTS problems of cun's village, each act committed."""
+    from evidence.storage import LocalStore
     from extensions import db
     from grid.demo import point_in
-    from grid.models import Grid, Membership, Role
-    from grid.services import local_today
-    from patrol.models import Problem
-    from patrol.problems import Act, act
-    from patrol.services import point
-    from patrol.storage import LocalStore
+    from grid.models import Grid, Membership, Role, point
+    from grid.time import local_today
+    from problems.models import Problem
+    from problems.services import Act, act
 
     store = LocalStore(store_dir)
     cun, sangong, changji = _user("cun"), _user("sangong"), _user("changji")
@@ -229,15 +230,15 @@ def _acts(store_dir: str) -> dict[str, list[float]]:
 
 def _audit() -> tuple[float, int]:
     from extensions import db
-    from patrol.models import ProblemEvent
-    from patrol.problems import verify_chain
+    from grid import audit
+    from problems.models import ProblemEvent
 
     events = db.session.scalar(sa.select(sa.func.count(ProblemEvent.id))) or 0
     times = []
     for _ in range(AUDIT_REPEATS):
         db.session.expunge_all()
         start = time.perf_counter()
-        broken = verify_chain()
+        broken, _checked = audit.verify("problem")
         times.append(time.perf_counter() - start)
         if broken is not None:
             raise RuntimeError(f"the benchmark's own log does not verify: {broken}")
@@ -325,15 +326,16 @@ The workflow's queries on a prefecture holding years of reports, in process
   once: this is the worst case), the rest spread over the other counties' villages,
   {OPEN_ELSEWHERE:.0%} of them open. Open ones are in the village, township, county,
   rectifying, re-checking and sent-back states, with deadlines from 5 days past to 10 ahead.
-- **Home page counts:** `problems.desk_counts()` (what waits for me and unread notifications,
-  one round trip) for `cun` (village), `sangong` (township head) and `changji` (county office),
-  with their posts as the request has them; median of {REPEATS} after a warm-up.
-- **Inbox:** `problems.inbox()` for `changji`, the first 200 rows by deadline as ORM objects;
-  median of {REPEATS}.
+- **Home page counts:** `desk.queries.home_counts()` (every registered count: what waits for
+  me and unread notifications, one round trip) for `cun` (village), `sangong` (township head)
+  and `changji` (county office), with their posts as the request has them; median of
+  {REPEATS} after a warm-up.
+- **Inbox:** `problems.queries.inbox()` for `changji`, the first 200 rows by deadline as ORM
+  objects; median of {REPEATS}.
 - **Acts:** {ACTS} of `cun`'s village's open problems (given a location) escalated by `cun`,
-  approved by `sangong`, assigned by `changji`, each through `problems.act()` and committed
-  (rule check, capacities, version, event with its hash, notifications).
-- **Audit:** `problems.verify_chain()` over every event of the database (what `flask audit
+  approved by `sangong`, assigned by `changji`, each through `problems.services.act()` and
+  committed (rule check, capacities, version, event with its hash, notifications).
+- **Audit:** `grid.audit.verify("problem")` over every event of the database (what `flask audit
   verify` runs); median of {AUDIT_REPEATS}.
 
 {

@@ -128,7 +128,7 @@ def run(ctx: Context) -> str:
 
     from extensions import db
     from grid.models import Membership, Role, User
-    from patrol.models import Source
+    from sources.models import Source
 
     with ctx.app(ctx.sqlite_url).app_context():
         user = db.session.scalar(sa.select(User).where(User.username == "cun"))

@@ -9,36 +9,25 @@ request's CSRF token, which replaces a placeholder on the way out.
 
 import time
 
-from flask import g, render_template, request, session
+from flask import current_app, g, render_template, request, session
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
-from desk.language import current_language
 from grid.access import current_scope
+from grid.registry import NAVIGATION, current_section
+from i18n.language import current_language
 
 _PARTS = ("head", "topbar", "nav", "footer")
 _TOKEN = "csrf-token-placeholder-4c1f"  # noqa: S105 - a marker; real tokens are signed
-_SECTIONS = {
-    "desk.home": "home",
-    "grid.show": "grids",
-    "grid.staffing": "grids",
-    "grid.map_page": "map",
-}
-_cache: dict[tuple, Markup] = {}
 
 
 def _section(endpoint: str | None) -> str | None:
-    for prefix, section in (
-        ("people.", "people"),
-        ("sources.", "sources"),
-        ("problems.", "problems"),
-        ("findings.", "findings"),
-        ("patrol.", "patrol"),
-    ):
-        if endpoint and endpoint.startswith(prefix):
-            return section
-    return _SECTIONS.get(endpoint or "")
+    """The navigation entry of an endpoint, found once per endpoint (per application)."""
+    known = current_app.extensions.setdefault("desk.sections", {})
+    if endpoint not in known:
+        known[endpoint] = current_section(endpoint)
+    return known[endpoint]
 
 
 def _request_key() -> tuple:
@@ -63,19 +52,25 @@ def chrome(part: str) -> Markup:
     if part not in _PARTS:
         raise ValueError(f"no layout part {part!r}")
     key = (part, *_request_key())
-    html = _cache.get(key)
+    cache = current_app.extensions.setdefault("desk.chrome", {})
+    html = cache.get(key)
     if html is None:
         _root, locale, signed_in, is_admin, upper, section = key[1:]
         rendered = render_template(
-            f"chrome/{part}.html",
+            f"desk/chrome/{part}.html",
             token=_TOKEN,
             locale=locale,
             signed_in=signed_in,
-            is_admin=is_admin,
-            upper=upper,
             section=section,
+            entries=[
+                (name, entry)
+                for name, entry in sorted(
+                    NAVIGATION.entries().items(), key=lambda kv: (kv[1].order, kv[0])
+                )
+                if entry.shown_to(upper, is_admin)
+            ],
         )
-        html = _cache[key] = Markup(rendered)  # noqa: S704 - a rendered template is escaped HTML
+        html = cache[key] = Markup(rendered)  # noqa: S704 - a rendered template is escaped HTML
     if part == "footer":
         return Markup(html.replace(_TOKEN, csrf_token()))  # noqa: S704 - URL-safe token
     return html

@@ -1,5 +1,6 @@
 """`flask demo load`: the Changji demo, grid first, then everything that stands on it."""
 
+from collections.abc import Callable
 from datetime import date
 
 import click
@@ -7,7 +8,11 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from extensions import db
-from grid import services as grid_services
+from grid import demo as grid_demo
+from grid.queries import root_grid
+from grid.time import local_today
+from problems import demo as problems_demo
+from sources import demo as sources_demo
 
 demo_cli = AppGroup("demo", help="The Changji demonstration data.")
 
@@ -24,31 +29,30 @@ demo_cli = AppGroup("demo", help="The Changji demonstration data.")
 )
 def demo_load_command(if_empty, data_dir, today):
     """Load the Changji demo: real divisions and county boundaries, synthetic villages,
-    fictional people and pollution sources."""
-    from grid import demo as grid_demo
-    from patrol import demo as patrol_demo
-    from patrol import demo_problems
-
-    if grid_services.root_grid() is not None:
+    fictional people and pollution sources, and problems at every step of the workflow."""
+    if root_grid() is not None:
         if not if_empty:
             raise click.ClickException("The database already holds a grid; use an empty database.")
         click.echo("The database already holds a grid; demo not loaded again.")
         _print_logins()
         return
     data_dir = data_dir or current_app.config.get("DEMO_DATA_DIR") or grid_demo.default_data_dir()
-    start = today.date() if today else date(grid_services.local_today().year - 1, 1, 1)
-    click.echo(grid_demo.load(data_dir, start, echo=click.echo))
-    click.echo(patrol_demo.load(start, echo=click.echo))
-    click.echo(demo_problems.load(echo=click.echo))
+    start = today.date() if today else date(local_today().year - 1, 1, 1)
+    load_demo(data_dir, start, echo=click.echo)
     db.session.commit()
     _print_logins()
 
 
-def _print_logins():
-    from grid import demo
+def load_demo(data_dir: str, start: date, echo: Callable[[str], None]) -> None:
+    """Every domain's demo data, bottom of the stack first (the caller commits)."""
+    echo(grid_demo.load(data_dir, start, echo=echo))
+    echo(sources_demo.load(start, echo=echo))
+    echo(problems_demo.load(echo=echo))
 
-    click.echo(f"Demo log-ins (password {demo.DEMO_PASSWORD}):")
-    for login, what in demo.demo_logins():
+
+def _print_logins():
+    click.echo(f"Demo log-ins (password {grid_demo.DEMO_PASSWORD}):")
+    for login, what in grid_demo.demo_logins():
         click.echo(f"  {login:10} {what}")
 
 

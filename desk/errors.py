@@ -5,6 +5,9 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from extensions import db
+from grid.htmx import is_htmx
+
 MESSAGES = {
     400: lambda: _("The request could not be understood."),
     403: lambda: _("You do not have access to this page."),
@@ -23,7 +26,7 @@ def _wants_json() -> bool:
 def render_error(code: int, message: str):
     if _wants_json():
         return jsonify(error=code, message=message), code
-    template = "errors/_error.html" if request.headers.get("HX-Request") else "errors/error.html"
+    template = "desk/errors/_error.html" if is_htmx() else "desk/errors/error.html"
     return render_template(template, code=code, message=message), code
 
 
@@ -46,8 +49,6 @@ def register_error_handlers(app):
 
     @app.errorhandler(Exception)
     def _unexpected(exc):
-        from extensions import db
-
         db.session.rollback()
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return render_error(500, MESSAGES[500]())

@@ -15,9 +15,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from desk.assets import SHELL_FILES, asset_url, shell_version
-from extensions import csrf, db
-from grid.access import current_scope
-from grid.models import User
+from desk.queries import home_counts
+from extensions import csrf
+from grid.access import current_account, current_scope
+from grid.forms import unit_of_work
+from grid.registry import POST_LINKS
 
 bp = Blueprint("desk", __name__)
 
@@ -25,12 +27,15 @@ bp = Blueprint("desk", __name__)
 @bp.route("/")
 @login_required
 def home():
-    """What the signed-in person holds and looks after, with counts and what waits for them."""
-    from patrol.problems import desk_counts
-
+    """What the signed-in person holds and looks after, with counts and what waits for them:
+    each domain's count (grid.registry.HOME_COUNTS) and the links on each post's card."""
     scope = current_scope()
-    waiting, unread = desk_counts(current_user.id, scope.posts)
-    return render_template("desk/home.html", posts=scope.posts, waiting=waiting, unread=unread)
+    links = POST_LINKS.ordered()
+    return render_template(
+        "desk/home.html",
+        posts=[(post, [k for k in links if k.when(post)]) for post in scope.posts],
+        counts=home_counts(current_user.id, scope.posts),
+    )
 
 
 @bp.route("/offline")
@@ -57,8 +62,8 @@ def set_language():
             httponly=True,
         )
         if current_user.is_authenticated:
-            db.session.get(User, current_user.id).locale = lang
-            db.session.commit()
+            with unit_of_work():
+                current_account().locale = lang
     return response
 
 

@@ -1,0 +1,67 @@
+"""The four-level grid: the tree and its geometry, people and their dated posts, who may see
+what, the public disclosure page; and the foundations every domain stands on (errors, time,
+working days, field readers, the unit of work, the registries of grid/registry.py)."""
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from extensions import login_manager
+from grid import cli, labels, views
+from grid.registry import NAVIGATION, POST_LINKS, NavEntry, PostLink
+from i18n import N_
+
+DEFAULTS = {
+    # Map tiles (WGS-84 / Web Mercator): OpenStreetMap by default; Tianditu with a key works too.
+    "TILE_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+    "TILE_ATTRIBUTION": "© OpenStreetMap contributors",
+    "TILE_MAX_ZOOM": 18,
+    # Log-in rate limits; storage is per process by default, use redis:// with several servers.
+    "LOGIN_LIMIT_PER_ADDRESS": "30 per minute; 300 per hour",
+    "LOGIN_LIMIT_PER_ACCOUNT": "5 per minute; 20 per hour",
+    # Public disclosure page (RULES §1 art. 19): which contact is shown, and the national hotline.
+    "DISCLOSURE_CONTACT": "office_phone",  # office_phone | mobile | none
+    "COMPLAINT_HOTLINE": "12369",
+    # Key grids (重点网格) around air-quality stations.
+    "KEY_GRID_RADIUS_M": 3000,
+    # Working days the calendar package does not know yet ({"2027-01-01": false, ...}).
+    "WORKDAY_OVERRIDES": {},
+}
+
+
+def init_app(app: Flask) -> None:
+    for key, value in DEFAULTS.items():
+        app.config.setdefault(key, value)
+    if app.config["DISCLOSURE_CONTACT"] not in ("office_phone", "mobile", "none"):
+        raise RuntimeError("GRIDPATROL_DISCLOSURE_CONTACT must be office_phone, mobile or none")
+    login_manager.login_view = "grid.login"
+    login_manager.login_message = _l("Please sign in to continue.")
+    # No "fresh" log-ins are used, and phones change address all day: no session protection
+    # beyond the signed cookie and User.session_epoch.
+    login_manager.session_protection = None
+    login_manager.user_loader(views.load_user)
+    login_manager.unauthorized_handler(views.unauthorized)
+    app.register_blueprint(views.bp)
+    cli.register(app)
+    labels.register(app)
+    NAVIGATION.add(
+        app,
+        "grids",
+        NavEntry(N_("Grids"), "grid.index", 20, current=("grid.show", "grid.staffing")),
+    )
+    NAVIGATION.add(app, "map", NavEntry(N_("Map"), "grid.map_page", 70, current=("grid.map_page",)))
+    NAVIGATION.add(
+        app, "people", NavEntry(N_("People"), "grid.people_index", 80, "admin", ("grid.people_",))
+    )
+    NAVIGATION.add(app, "public", NavEntry(N_("Public list"), "grid.disclosure_index", 90))
+    POST_LINKS.add(app, "map", PostLink(N_("Map"), "grid.map_page", lambda post: True, 50))
+    POST_LINKS.add(
+        app,
+        "staffing",
+        PostLink(
+            N_("Staffing warnings"),
+            "grid.staffing",
+            lambda post: post.grid_level <= 3 and post.grid_kind != "key",
+            60,
+            grid_arg="grid_id",
+        ),
+    )

@@ -26,7 +26,7 @@ from grid.models import (
     membership_cover,
     subtree_clause,
 )
-from grid.services import local_today
+from grid.time import local_today
 
 
 class Action(StrEnum):
@@ -211,6 +211,12 @@ def current_scope() -> Scope:
     if "scope" not in g:  # normally set by the user loader already
         g.scope = scope_for(current_user, local_today())
     return g.scope
+
+
+def current_account() -> User:
+    """The signed-in person's own row, for what changes or records who did it (`current_user`
+    is a few columns read once per request, not the row)."""
+    return db.session.get(User, current_user.id)
 
 
 def grid_or_abort(grid_id: int, action: Action = Action.VIEW) -> Grid:

@@ -1,4 +1,4 @@
-"""`flask grid ...`, `flask users ...` and `flask demo load`."""
+"""`flask grid ...`, `flask users ...` and `flask audit verify`."""
 
 import sys
 
@@ -6,9 +6,13 @@ import click
 from flask.cli import AppGroup
 
 from extensions import db
-from grid import services
+from grid import audit, queries, services
+from grid.errors import ServiceError
 from grid.imports import CRS_CHOICES, ImportRejected, parse_boundaries, parse_divisions
+from grid.labels import finding_text
 from grid.models import GeomSource, Grid, Role
+from grid.registry import CHAINS
+from grid.time import local_today
 
 grid_cli = AppGroup("grid", help="The grid tree: divisions, boundaries, lookups, staffing.")
 users_cli = AppGroup("users", help="People and their posts.")
@@ -102,7 +106,7 @@ def import_boundaries_command(geojson_path, level, crs, source, code_property):
 def locate_command(lon, lat):
     """Print the grids containing a WGS-84 point."""
     for level in (2, 3, 4):
-        g = services.locate(lon, lat, level)
+        g = queries.locate(lon, lat, level)
         click.echo(f"level {level}: " + (f"{g.name} ({g.code or g.id})" if g else "-"))
 
 
@@ -110,12 +114,10 @@ def locate_command(lon, lat):
 @click.argument("code", required=False)
 def staffing_command(code):
     """List staffing warnings (RULES §1) under a grid (default: the whole prefecture)."""
-    from grid.labels import finding_text
-
-    root = services.grid_by_code(code) if code else services.root_grid()
+    root = queries.grid_by_code(code) if code else queries.root_grid()
     if root is None:
         raise click.ClickException(f"no grid with code {code}")
-    report = services.staffing_report(root, services.local_today())
+    report = queries.staffing_report(root, local_today())
     for item in report:
         for f in item.findings:
             click.echo(f"{f.severity:8} L{item.level} {item.name}: {finding_text(f)}")
@@ -139,8 +141,8 @@ def create_user_command(username, name, mobile, password, admin_of):
         user = services.create_user(username, name, password, mobile=mobile)
         if admin_of:
             grid = _grid(admin_of)
-            services.appoint(user, grid, Role.ADMIN, services.local_today())
-    except services.ServiceError as exc:
+            services.appoint(user, grid, Role.ADMIN, local_today())
+    except ServiceError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
@@ -157,7 +159,7 @@ def create_user_command(username, name, mobile, password, admin_of):
 @click.option("--covers", multiple=True, help="Child grid code (sub-grid heads), repeatable.")
 def appoint_command(login, grid_ref, role, full_time, started_on, title, covers):
     """Give LOGIN a post in the grid GRID_REF (code or id)."""
-    user = services.find_login(login)
+    user = queries.find_login(login)
     if user is None:
         raise click.ClickException(f"no user {login}")
     try:
@@ -165,12 +167,12 @@ def appoint_command(login, grid_ref, role, full_time, started_on, title, covers)
             user,
             _grid(grid_ref),
             role,
-            started_on.date() if started_on else services.local_today(),
+            started_on.date() if started_on else local_today(),
             full_time=full_time,
             title=title,
             covers=[_grid(c) for c in covers],
         )
-    except services.ServiceError as exc:
+    except ServiceError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
@@ -179,7 +181,7 @@ def appoint_command(login, grid_ref, role, full_time, started_on, title, covers)
 
 def _grid(ref: str) -> Grid:
     grid = (
-        services.grid_by_code(ref)
+        queries.grid_by_code(ref)
         if len(ref) == 12
         else (db.session.get(Grid, int(ref)) if ref.isdigit() else None)
     )
@@ -188,6 +190,48 @@ def _grid(ref: str) -> Grid:
     return grid
 
 
+audit_cli = AppGroup("audit", help="The tamper-evident event logs (problems, and every chain).")
+
+
+@audit_cli.command("verify")
+@click.option(
+    "--chain",
+    "name",
+    default=None,
+    help="Check only this chain (default: every chain; `flask audit verify --help` lists them).",
+)
+@click.option("--id", "owner_ids", type=int, multiple=True, help="Only this record (repeatable).")
+@click.option(
+    "--problem",
+    "problem_ids",
+    type=int,
+    multiple=True,
+    help="Only this problem (repeatable): the same as --chain problem --id N.",
+)
+def audit_verify_command(name, owner_ids, problem_ids):
+    """Walk the event chains; report the first broken link of each and exit 1 if any."""
+    names = list(CHAINS.entries())
+    if problem_ids:
+        name, owner_ids = "problem", owner_ids + problem_ids
+    if name is not None and name not in names:
+        raise click.BadParameter(
+            f"no chain {name!r}; there are: {', '.join(names)}", param_hint="--chain"
+        )
+    checked, broken = 0, []
+    for each in [name] if name else names:
+        found, count = audit.verify(each, list(owner_ids) or None)
+        checked += count
+        if found is not None:
+            broken.append(found)
+    if not broken:
+        click.echo(f"Event log intact: {checked} event(s) checked.")
+        return
+    for found in broken:
+        where = f"event #{found.seq}" if found.seq is not None else "the chain's head"
+        click.echo(f"BROKEN: {found.chain} {found.owner_id}, {where}: {found.reason}.", err=True)
+    sys.exit(1)
+
+
 def register(app):
-    app.cli.add_command(grid_cli)
-    app.cli.add_command(users_cli)
+    for group in (grid_cli, users_cli, audit_cli):
+        app.cli.add_command(group)

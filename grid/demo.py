@@ -16,12 +16,14 @@ from datetime import date, timedelta
 
 import shapely
 import sqlalchemy as sa
+from flask import current_app
 from shapely.geometry import Point
 from shapely.ops import unary_union
 from werkzeug.security import generate_password_hash
 
 from extensions import db
-from grid import services
+from grid import queries, services
+from grid.geo import gcj02_to_wgs84
 from grid.imports import parse_boundaries, parse_divisions
 from grid.models import (
     GeomSource,
@@ -31,9 +33,9 @@ from grid.models import (
     Role,
     User,
     membership_cover,
-    utcnow,
 )
 from grid.tiling import ellipse, random_points_in, voronoi_cells
+from grid.time import utcnow
 
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - printed for the demo accounts, not a secret
 SKIP_PREFIX = "兵团"
@@ -215,10 +217,10 @@ def load(data_dir: str, start: date, echo: Callable[[str], None] = print) -> str
     )
     echo(f"county boundaries: {len(features)} converted from GCJ-02")
 
-    root = services.root_grid()
+    root = queries.root_grid()
     grids = {g.code: g for g in db.session.scalars(sa.select(Grid).where(Grid.code.is_not(None)))}
     counties = [g for g in grids.values() if g.level == 2]
-    shapes = {c.code: services.grid_shape(c) for c in counties}
+    shapes = {c.code: queries.grid_shape(c) for c in counties}
     parks = _carve_parks(root, grids, shapes)
     level2 = [(c, shapes[c.code]) for c in counties] + parks
     for county, region in level2:
@@ -291,10 +293,8 @@ def _is_street(name: str) -> bool:
 
 def _tile(level2, rng: random.Random) -> None:
     """Voronoi cells for townships within each level-2 grid, then villages within each township."""
-    from grid.geo import gcj02_to_wgs84
-
     for county, region in level2:
-        towns = services.children(county, include_key=False)
+        towns = queries.children(county, include_key=False)
         seat = SEATS_GCJ02.get(county.code or "")
         seat = gcj02_to_wgs84(*seat) if seat else None
         streets = [t for t in towns if _is_street(t.name)]
@@ -311,7 +311,7 @@ def _tile(level2, rng: random.Random) -> None:
             services.set_geometry(
                 town, cell, GeomSource.SYNTHETIC, "synthetic: Voronoi cell in the county"
             )
-            villages = services.children(town, include_key=False)
+            villages = queries.children(town, include_key=False)
             if not villages:
                 continue
             urban = _is_street(town.name)
@@ -327,8 +327,6 @@ def _tile(level2, rng: random.Random) -> None:
 
 def _key_grids(data_dir: str, root) -> list[Grid]:
     """A key grid (重点网格) around each national station in the prefecture (RULES §1)."""
-    from flask import current_app
-
     radius = float(current_app.config["KEY_GRID_RADIUS_M"])
     made = []
     with open(os.path.join(data_dir, "aq_stations_cnemc_changji_area.csv"), encoding="utf-8") as fh:
@@ -336,10 +334,10 @@ def _key_grids(data_dir: str, root) -> list[Grid]:
             if row["in_changji"] != "yes":
                 continue
             lon, lat = float(row["lon"]), float(row["lat"])
-            county = services.locate(lon, lat, 2)
+            county = queries.locate(lon, lat, 2)
             if county is None:
                 continue
-            disc = ellipse(lon, lat, radius).intersection(services.grid_shape(county))
+            disc = ellipse(lon, lat, radius).intersection(queries.grid_shape(county))
             made.append(
                 services.add_grid(
                     f"{row['station_name']}站重点网格",
@@ -483,6 +481,6 @@ def demo_logins() -> list[tuple[str, str]]:
 
 def point_in(grid: Grid) -> tuple[float, float]:
     """A point well inside a grid (for tests and the browser demo)."""
-    geom = services.grid_shape(grid)
+    geom = queries.grid_shape(grid)
     pt = geom.representative_point() if geom is not None else Point(0, 0)
     return pt.x, pt.y

@@ -1,13 +1,13 @@
-"""What people type into forms, read strictly: a value, or a ServiceError that says what is wrong.
-
-Shared by the views of people and posts, the ledger, the problems and the findings."""
+"""What people type into forms and phones send, read strictly: a value, or a ServiceError that
+says what is wrong. Every domain reads its dates and coordinates through these."""
 
 import math
 from datetime import date
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
-from grid.services import ServiceError
+from grid.errors import ServiceError
 
 
 def read_day(text: str | None, default: date | None = None) -> date | None:
@@ -43,3 +43,21 @@ def read_degrees(text: str | None) -> float | None:
             _("Latitude and longitude are decimal degrees (WGS-84), such as 44.0123.")
         )
     return value
+
+
+def read_position(data: dict, where: str = "") -> tuple[float, float, float | None] | None:
+    """(lon, lat, accuracy) from an item's data, or None when it has no fix; refuse nonsense."""
+    if data.get("lat") is None and data.get("lon") is None:
+        return None
+    try:
+        lat, lon = float(data["lat"]), float(data["lon"])
+        accuracy = None if data.get("accuracy") is None else float(data["accuracy"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ServiceError(
+            _l("The position %(where)s is not a pair of numbers.", where=where)
+        ) from exc
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ServiceError(_l("The position %(where)s is outside the globe.", where=where))
+    if accuracy is not None and (not math.isfinite(accuracy) or accuracy < 0):
+        accuracy = None
+    return lon, lat, accuracy

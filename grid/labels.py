@@ -1,17 +1,13 @@
 """The words for the grid's codes, in the user's language.
 
 The tables hold English msgids, marked with N_ for extraction; they are translated when shown,
-through the request's catalogue (desk.language), which every page shows dozens of times.
+through the request's catalogue (i18n.language), which every page shows dozens of times.
 """
 
-from desk.language import gettext
 from grid.staffing import Finding
-
-
-def N_(msgid: str) -> str:  # noqa: N802 - the conventional name of the extraction marker
-    """Mark a string for extraction without translating it yet."""
-    return msgid
-
+from grid.time import datetime_local
+from i18n import N_
+from i18n.language import gettext
 
 ROLE = {
     "supervisor": N_("Grid supervisor"),
@@ -89,4 +85,5 @@ def register(app) -> None:
         finding_text=finding_text,
         employment=employment,
         pick=lambda ids, table: [table.get(i, i) for i in ids],
+        datetime_local=datetime_local,
     )

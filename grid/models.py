@@ -1,20 +1,16 @@
 """The four-level grid tree, the people in it and their dated posts."""
 
 import enum
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
-from geoalchemy2 import Geometry
+from geoalchemy2 import Geometry, WKTElement
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from extensions import db
-
-
-def utcnow() -> datetime:
-    """Naive UTC, the form every timestamp is stored in."""
-    return datetime.now(UTC).replace(tzinfo=None)
+from grid.time import utcnow
 
 
 class GridKind(enum.StrEnum):
@@ -95,6 +91,11 @@ def subtree_clause(path: str):
     '/' sorts just before '0', so "starts with '/1/8/'" is exactly '/1/8/' <= p < '/1/80'.
     """
     return sa.and_(Grid.path >= path, Grid.path < path[:-1] + "0")
+
+
+def point(lon: float, lat: float) -> WKTElement:
+    """A WGS-84 point as a geometry column takes it."""
+    return WKTElement(f"POINT({float(lon)!r} {float(lat)!r})", srid=4326)
 
 
 class Role(enum.StrEnum):
@@ -221,3 +222,22 @@ class ComplaintChannel(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     retired_at: Mapped[datetime | None] = mapped_column()
     retired_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+
+# --- records made on a phone ---------------------------------------------------------------------
+
+# Client-generated UUIDs (36 characters) make every submission from a phone idempotent.
+ClientId = sa.String(36)
+
+
+class PhoneTimed:
+    """Columns of anything recorded on a phone (patrols, visits, problems, photos, ...): when, by
+    the phone's clocks, and when by ours; sync/clock.py places the record in time from them."""
+
+    device_ms: Mapped[int | None] = mapped_column(sa.BigInteger)
+    elapsed_ms: Mapped[float | None] = mapped_column()
+    boot: Mapped[str | None] = mapped_column(sa.String(36))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    clock_offset_s: Mapped[float | None] = mapped_column()
+    clock_basis: Mapped[str | None] = mapped_column(sa.String(8))
+    clock_skewed: Mapped[bool] = mapped_column(default=False)

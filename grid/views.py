@@ -1,9 +1,11 @@
-"""Grid pages, the map and its GeoJSON, staffing lists, point lookup, and the public page."""
+"""The grid's pages: the tree and its map, point lookup and staffing, complaint channels, people
+and their posts (administrators), signing in and out, and the public disclosure page."""
 
 import hashlib
 import json
 import math
 from collections import defaultdict
+from urllib.parse import urlsplit
 
 import shapely
 import sqlalchemy as sa
@@ -11,30 +13,50 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    flash,
+    g,
     jsonify,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
 from geoalchemy2.shape import to_shape
+from werkzeug.security import check_password_hash, generate_password_hash
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
 
-from extensions import db
-from grid import services
-from grid.access import Action, current_scope, grid_or_abort
-from grid.actions import perform
-from grid.models import ComplaintChannel, Grid, GridKind, Role, subtree_clause
-from grid.services import local_today
+from extensions import db, limiter
+from grid import queries, services
+from grid.access import (
+    Action,
+    current_account,
+    current_scope,
+    grid_or_abort,
+    load_identity,
+    person_or_404,
+    visible_people_clause,
+)
+from grid.errors import ServiceError
+from grid.fields import read_day
+from grid.forms import perform, submit
+from grid.htmx import is_htmx
+from grid.models import ComplaintChannel, Grid, GridKind, Membership, Role, User, subtree_clause
+from grid.paging import paginate
+from grid.queries import find_login
+from grid.time import local_today
 
-bp = Blueprint("grid", __name__, url_prefix="/grids")
-public_bp = Blueprint("public", __name__, url_prefix="/public")
+bp = Blueprint("grid", __name__)
 
 ZOOMS = (5, 7, 9, 11, 13, 15)  # GeoJSON is simplified for the nearest of these
 
 
-@bp.route("/")
+@bp.route("/grids/")
 @login_required
 def index():
     """The grids at the top of the user's scope."""
@@ -47,7 +69,7 @@ def index():
     return redirect(url_for("grid.show", grid_id=top.id))
 
 
-@bp.route("/<int:grid_id>")
+@bp.route("/grids/<int:grid_id>")
 @login_required
 def show(grid_id):
     """One grid: its posts, staffing warnings, children and channels."""
@@ -55,17 +77,17 @@ def show(grid_id):
     scope = current_scope()
     day = local_today()
     history = request.args.get("history") == "1"
-    kids = services.children(grid)
-    findings = services.staffing_of([grid.id] + [k.id for k in kids], day)
-    posts = services.posts_in(Grid.id == grid.id, None if history else day)
-    cover = services.covers_of(p.membership_id for p in posts if p.role == Role.SUBHEAD)
+    kids = queries.children(grid)
+    findings = queries.staffing_of([grid.id] + [k.id for k in kids], day)
+    posts = queries.posts_in(Grid.id == grid.id, None if history else day)
+    cover = queries.covers_of(p.membership_id for p in posts if p.role == Role.SUBHEAD)
     names = {k.id: k.name for k in kids}
     supervisors = defaultdict(int)
-    for p in services.posts_in(Grid.parent_id == grid.id, day):
+    for p in queries.posts_in(Grid.parent_id == grid.id, day):
         if p.role == Role.SUPERVISOR:
             supervisors[p.grid_id] += 1
-    channels = services.channels_for([grid.id]) if grid.level in (1, 2) else []
-    trail = [a for a in services.ancestors(grid) if scope.sees(a.path)]
+    channels = queries.channels_for([grid.id]) if grid.level in (1, 2) else []
+    trail = [a for a in queries.ancestors(grid) if scope.sees(a.path)]
     return render_template(
         "grid/show.html",
         grid=grid,
@@ -84,12 +106,12 @@ def show(grid_id):
     )
 
 
-@bp.route("/<int:grid_id>/staffing")
+@bp.route("/grids/<int:grid_id>/staffing")
 @login_required
 def staffing(grid_id):
     """Every staffing warning under a grid (RULES §1), for the county and prefecture offices."""
     grid = grid_or_abort(grid_id)
-    report = services.staffing_report(grid, local_today())
+    report = queries.staffing_report(grid, local_today())
     only = request.args.get("severity")
     if only in ("warning", "notice"):
         report = [r for r in report if any(f.severity == only for f in r.findings)]
@@ -100,7 +122,7 @@ def staffing(grid_id):
     return render_template("grid/staffing.html", grid=grid, report=report, counts=counts, only=only)
 
 
-@bp.route("/<int:grid_id>/channels", methods=["POST"])
+@bp.route("/grids/<int:grid_id>/channels", methods=["POST"])
 @login_required
 def add_channel(grid_id):
     """Publish a local complaint channel."""
@@ -115,7 +137,7 @@ def add_channel(grid_id):
     )
 
 
-@bp.route("/channels/<int:channel_id>/retire", methods=["POST"])
+@bp.route("/grids/channels/<int:channel_id>/retire", methods=["POST"])
 @login_required
 def retire_channel(channel_id):
     """Withdraw a complaint channel from the public page."""
@@ -128,7 +150,7 @@ def retire_channel(channel_id):
     )
 
 
-@bp.route("/map")
+@bp.route("/grids/map")
 @login_required
 def map_page():
     """A map of the user's grids; works without a tile server (the boundaries still show)."""
@@ -155,13 +177,13 @@ def _zoom_bucket(z: int | None, level: int) -> int:
     return min(ZOOMS, key=lambda b: abs(b - z))
 
 
-@bp.route("/<int:grid_id>/map.geojson")
+@bp.route("/grids/<int:grid_id>/map.geojson")
 @login_required
 def geojson(grid_id):
     """The grid and its children as GeoJSON, simplified to about half a pixel at zoom `z`."""
     grid = grid_or_abort(grid_id)
     z = _zoom_bucket(request.args.get("z", type=int), grid.level)
-    version = hashlib.sha256(repr(services.geometry_version()).encode()).hexdigest()[:16]
+    version = hashlib.sha256(repr(queries.geometry_version()).encode()).hexdigest()[:16]
     etag = f"{grid.id}-{z}-{version}"
     if request.if_none_match.contains(etag):
         response = current_app.response_class(status=304)
@@ -202,7 +224,7 @@ def geojson(grid_id):
     )
 
 
-@bp.route("/locate")
+@bp.route("/grids/locate")
 @login_required
 def locate():
     """The level-3 and level-4 grids containing a WGS-84 point (?lat=..&lon=..)."""
@@ -219,7 +241,7 @@ def locate():
         ), 400
     found = {}
     for level in (3, 4):
-        g = services.locate(lon, lat, level)
+        g = queries.locate(lon, lat, level)
         found[f"level{level}"] = {"id": g.id, "name": g.name, "code": g.code} if g else None
     return jsonify(lat=lat, lon=lon, **found)
 
@@ -227,16 +249,16 @@ def locate():
 # --- the public disclosure page (RULES §1 art. 19; scoring item 3) ----------------------------
 
 
-@public_bp.route("/")
+@bp.route("/public/")
 def disclosure_index():
     """The counties, cities and parks whose grid people are published."""
     counties = db.session.scalars(
         sa.select(Grid).where(Grid.level == 2).order_by(Grid.kind, Grid.code, Grid.id)
     ).all()
-    return render_template("public/index.html", counties=counties)
+    return render_template("grid/public/index.html", counties=counties)
 
 
-@public_bp.route("/<int:grid_id>")
+@bp.route("/public/<int:grid_id>")
 def disclosure(grid_id):
     """A county's grid heads, sub-grid heads and supervisors down to villages, and where to
     complain; no log-in needed."""
@@ -249,20 +271,20 @@ def disclosure(grid_id):
         .where(subtree_clause(county.path))
         .order_by(Grid.level, Grid.code, Grid.id)
     ).all()
-    posts = services.posts_in(subtree_clause(county.path), day)
-    cover = services.covers_of(p.membership_id for p in posts if p.role == Role.SUBHEAD)
+    posts = queries.posts_in(subtree_clause(county.path), day)
+    cover = queries.covers_of(p.membership_id for p in posts if p.role == Role.SUBHEAD)
     by_grid = defaultdict(list)
     for p in posts:
         if p.role in (Role.HEAD, Role.SUBHEAD, Role.SUPERVISOR):
             by_grid[p.grid_id].append(p)
     kids = defaultdict(list)
-    for g in grids:
-        if g.parent_id is not None:
-            kids[g.parent_id].append(g)
-    names = {g.id: g.name for g in grids}
-    channels = services.channels_for(county.ancestor_ids + [county.id])
+    for row in grids:
+        if row.parent_id is not None:
+            kids[row.parent_id].append(row)
+    names = {row.id: row.name for row in grids}
+    channels = queries.channels_for(county.ancestor_ids + [county.id])
     return render_template(
-        "public/disclosure.html",
+        "grid/public/disclosure.html",
         county=county,
         kids=kids,
         by_grid=by_grid,
@@ -271,6 +293,253 @@ def disclosure(grid_id):
         channels=channels,
         hotline=current_app.config["COMPLAINT_HOTLINE"],
         contact=current_app.config["DISCLOSURE_CONTACT"],
-        changed=services.last_changed(county, day),
+        changed=queries.last_changed(county, day),
         key_kind=GridKind.KEY,
     )
+
+
+# --- people and their posts (administrators, within their subtree) ---------------------------
+
+PAGE_SIZE = 50
+
+
+def _require_admin():
+    if not current_scope().is_admin:
+        abort(403)
+
+
+@bp.route("/people/")
+@login_required
+def people_index():
+    """People the administrator manages, searchable by name, log-in name or mobile."""
+    _require_admin()
+    q = (request.args.get("q") or "").strip()
+    query = sa.select(User).where(visible_people_clause(current_scope()))
+    if q:
+        like = f"%{q}%"
+        query = query.where(
+            sa.or_(User.name.like(like), User.username.like(like), User.mobile.like(like))
+        )
+    people = paginate(query.order_by(User.name, User.id), PAGE_SIZE)
+    return render_template("grid/people/index.html", people=people, q=q)
+
+
+@bp.route("/people/new", methods=["GET", "POST"])
+@login_required
+def people_new():
+    """Register a person (their posts are given on the grid pages)."""
+    _require_admin()
+    if request.method == "GET":
+        return render_template("grid/people/new.html", form={})
+    form = request.form
+
+    def registered(user):
+        flash(
+            _("%(name)s is registered. Give them a post from a grid page.", name=user.name),
+            "success",
+        )
+        return redirect(url_for("grid.people_show", user_id=user.id)), 303
+
+    return submit(
+        lambda: services.create_user(
+            form.get("username", ""),
+            form.get("name", ""),
+            form.get("password", ""),
+            mobile=form.get("mobile"),
+            office_phone=form.get("office_phone"),
+            by=current_account(),
+        ),
+        template="grid/people/new.html",
+        context={"form": form},
+        then=registered,
+    )
+
+
+@bp.route("/people/<int:user_id>")
+@login_required
+def people_show(user_id):
+    """A person and every post they have held, current and past."""
+    person = person_or_404(user_id)
+    posts = db.session.execute(
+        sa.select(Membership, Grid)
+        .join(Grid, Grid.id == Membership.grid_id)
+        .where(Membership.user_id == person.id)
+        .order_by(Membership.ended_on.is_not(None), Membership.started_on.desc())
+    ).all()
+    scope = current_scope()
+    return render_template(
+        "grid/people/show.html",
+        person=person,
+        posts=posts,
+        today=local_today(),
+        can_end={m.id for m, g in posts if scope.allows(Action.MANAGE_PEOPLE, g)},
+    )
+
+
+@bp.route("/people/<int:user_id>", methods=["POST"])
+@login_required
+def people_update(user_id):
+    """Change a person's contact details, password or whether they may sign in."""
+    person = person_or_404(user_id)
+    form = request.form
+    return perform(
+        lambda: services.update_person(
+            person,
+            name=form.get("name", ""),
+            mobile=form.get("mobile"),
+            office_phone=form.get("office_phone"),
+            password=form.get("password") or None,
+            active=form.get("active") == "1",
+            by=current_user,
+        ),
+        _("Saved."),
+        url_for("grid.people_show", user_id=person.id),
+    )
+
+
+@bp.route("/people/appoint/<int:grid_id>", methods=["POST"])
+@login_required
+def people_appoint(grid_id):
+    """Give a person a post in this grid, from a date (posts are never rewritten)."""
+    grid = grid_or_abort(grid_id, Action.MANAGE_PEOPLE)
+    form = request.form
+
+    def give():
+        person = queries.find_login(form.get("login", ""))
+        reachable = person is not None and db.session.scalar(
+            sa.select(User.id).where(User.id == person.id, visible_people_clause(current_scope()))
+        )
+        if not reachable:
+            raise ServiceError(
+                _(
+                    "No person with that log-in name or mobile number in your "
+                    "area. Register them first."
+                )
+            )
+        role = form.get("role", "")
+        if role not in Role.__members__.values():
+            raise ServiceError(_("Choose a post."))
+        covers = []
+        if role == Role.SUBHEAD:
+            ids = [int(i) for i in form.getlist("covers") if i.isdigit()]
+            covers = list(db.session.scalars(sa.select(Grid).where(Grid.id.in_(ids))))
+        services.appoint(
+            person,
+            grid,
+            role,
+            read_day(form.get("started_on"), local_today()),
+            by=current_user,
+            full_time={"1": True, "0": False}.get(form.get("full_time", "")),
+            title=form.get("title"),
+            covers=covers,
+        )
+
+    return perform(give, _("The post is given."), url_for("grid.show", grid_id=grid.id))
+
+
+@bp.route("/people/posts/<int:membership_id>/end", methods=["POST"])
+@login_required
+def people_end_post(membership_id):
+    """End a post on its last day; the record stays for the assessment of past months."""
+    membership = db.session.get(Membership, membership_id) or abort(404)
+    person_or_404(membership.user_id)
+    grid_or_abort(membership.grid_id, Action.MANAGE_PEOPLE)
+    return perform(
+        lambda: services.end_post(
+            membership, read_day(request.form.get("last_day"), local_today()), by=current_user
+        ),
+        _("The post is ended."),
+        url_for("grid.people_show", user_id=membership.user_id),
+    )
+
+
+# --- signing in and out ---------------------------------------------------------------------------
+
+# Checked against when the account does not exist, so both answers take as long.
+_DUMMY_HASH = generate_password_hash("not-a-password")
+
+
+def load_user(session_id: str):
+    """The session's user, with the scope of their posts today (one query for both)."""
+    user_id, _sep, epoch = session_id.partition(".")
+    if not user_id.isdigit() or not epoch.isdigit():
+        return None
+    user, scope = load_identity(int(user_id), local_today())
+    if user is None or not user.active or user.session_epoch != int(epoch):
+        return None
+    g.scope = scope
+    return user
+
+
+def unauthorized():
+    """Pages redirect to the sign-in form; scripts (htmx, sync) get a 401 they can act on."""
+    wants_json = request.accept_mimetypes.best == "application/json"
+    api = request.blueprint == "sync"  # the phone's queue: it keeps its items and asks
+    if is_htmx() or wants_json or api or request.method != "GET":
+        response = jsonify(
+            error="login_required",
+            message=_("Please sign in to continue."),
+            login_url=url_for("grid.login"),
+        )
+        response.status_code = 401
+        return response
+    flash(_("Please sign in to continue."), "info")
+    return redirect(url_for("grid.login", next=request.full_path.rstrip("?")))
+
+
+class LoginForm(FlaskForm):
+    login = StringField(
+        _l("Log-in name or mobile number"), validators=[DataRequired(), Length(max=64)]
+    )
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+def _account_key() -> str:
+    return "login-account:" + (request.form.get("login") or "").strip().lower()
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths: never redirect off-site after signing in."""
+    if target:
+        parts = urlsplit(target)
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith("//")
+        ):
+            return target
+    return url_for("desk.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"], key_func=_account_key
+)
+def login():
+    """Sign in with a log-in name or mobile number and a password."""
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        user = find_login(form.login.data)
+        valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, form.password.data)
+        if user is not None and valid and user.active:
+            login_user(user)
+            session.permanent = True
+            return redirect(_safe_next(request.args.get("next")))
+        form.password.errors.append(_("The log-in name or password is wrong."))
+        status = 401
+    elif request.method == "POST":
+        status = 400
+    return render_template("grid/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """Sign out (POST with the form's token, so no other site can sign anyone out)."""
+    logout_user()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("grid.login"))

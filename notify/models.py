@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from extensions import db
-from grid.models import utcnow
+from grid.time import utcnow
 
 
 class Notification(db.Model):

@@ -1,12 +1,13 @@
 """One way to tell people something needs them: an in-app notification now; pushing it to their
-phones (Web Push) plugs in here later, for the patrol and the alerts alike."""
+phones (Web Push) plugs in here later, for the problems and the alerts alike. Services flush;
+callers commit."""
 
 from collections.abc import Iterable
 
 import sqlalchemy as sa
 
 from extensions import db
-from grid.models import utcnow
+from grid.time import utcnow
 from notify.models import Notification
 
 
@@ -32,28 +33,6 @@ def notify(
             ],
         )
     return len(ids)
-
-
-def unread_count(user_id: int) -> int:
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count(Notification.id)).where(
-                Notification.user_id == user_id, Notification.read_at.is_(None)
-            )
-        )
-        or 0
-    )
-
-
-def recent(user_id: int, limit: int = 50) -> list[Notification]:
-    return list(
-        db.session.scalars(
-            sa.select(Notification)
-            .where(Notification.user_id == user_id)
-            .order_by(Notification.created_at.desc(), Notification.id.desc())
-            .limit(limit)
-        )
-    )
 
 
 def mark_read(user_id: int, ids: Iterable[int] | None = None) -> int:

@@ -1,47 +1,35 @@
-"""The patrol page (offline first), patrols and problems as reviewers see them, coverage, the
-sync API the phone's queue talks to, and photos."""
+"""The patrol page (offline first), patrols as reviewers see them, and coverage."""
 
 import json
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    current_app,
-    jsonify,
-    render_template,
-    request,
-    url_for,
-)
-from flask_babel import gettext as _
+from flask import Blueprint, abort, jsonify, render_template, request
 from flask_login import current_user, login_required
-from flask_wtf.csrf import generate_csrf
 from geoalchemy2.shape import to_shape
 
-from desk.language import gettext
+from evidence.services import photos_of
 from extensions import db
-from grid import services as grid_services
 from grid.access import current_scope, grid_or_abort
-from grid.models import Grid, GridKind, User, utcnow
-from patrol import catalog, coverage, services
-from patrol.models import Patrol, Photo, Problem, Source, Visit
-from patrol.services import SyncRefused, Upload
+from grid.models import Grid, User
+from grid.registry import render_sections
+from grid.time import local_today
+from i18n.language import gettext
+from patrol import catalog, coverage, queries
+from patrol.models import Patrol, Visit, visit_photo
+from patrol.registry import PATROL_SECTIONS
+from sources.catalog import SOURCE_KINDS
+from sources.models import Source
+from sources.queries import source_points
 
 bp = Blueprint("patrol", __name__, url_prefix="/patrol")
-sync_bp = Blueprint("sync", __name__, url_prefix="/sync")
-
-
-def _user() -> User:
-    return db.session.get(User, current_user.id)
 
 
 @bp.route("/")
 @login_required
 def index():
     """Today's patrol: start, visit each source, report problems, end — works offline."""
-    grids = services.supervised_grids(current_user, grid_services.local_today())
+    grids = queries.supervised_grids(current_user, local_today())
     chosen = request.args.get("grid", type=int)
     grid = next((g for g in grids if g.id == chosen), grids[0] if grids else None)
     return render_template(
@@ -58,18 +46,12 @@ def index():
 def sources_json(grid_id):
     """The grid's active sources with positions and today's visits, cached for offline use."""
     grid = grid_or_abort(grid_id)
-    today = grid_services.local_today()
-    visited = set(
-        db.session.scalars(
-            sa.select(Visit.source_id)
-            .join(Patrol, Patrol.id == Visit.patrol_id)
-            .where(Patrol.grid_id == grid.id, Visit.visited_on == today)
-        )
-    )
-    items = services.source_points(grid)
+    today = local_today()
+    visited = queries.visited_on(grid, today)
+    items = source_points(grid)
     for item in items:
         item["visited_today"] = item["id"] in visited
-        item["kind_label"] = gettext(catalog.SOURCE_KINDS.get(item["kind"], item["kind"]))
+        item["kind_label"] = gettext(SOURCE_KINDS.get(item["kind"], item["kind"]))
     return jsonify(grid={"id": grid.id, "name": grid.name}, day=today.isoformat(), sources=items)
 
 
@@ -85,23 +67,7 @@ def show(patrol_id):
         .where(Visit.patrol_id == patrol.id)
         .order_by(Visit.visited_at)
     ).all()
-    problems = list(
-        db.session.scalars(
-            sa.select(Problem).where(Problem.patrol_id == patrol.id).order_by(Problem.found_at)
-        )
-    )
-    photo_rows = list(
-        db.session.scalars(
-            sa.select(Photo)
-            .where(
-                sa.or_(
-                    Photo.visit_id.in_([v.id for v, _n in visits] or [-1]),
-                    Photo.problem_id.in_([p.id for p in problems] or [-1]),
-                )
-            )
-            .order_by(Photo.captured_at)
-        )
-    )
+    photo_rows = [photo for _visit, photo in photos_of(visit_photo, [v.id for v, _n in visits])]
     route = to_shape(patrol.route) if patrol.route is not None else None
     geojson = json.dumps({"type": "LineString", "coordinates": list(route.coords)}) if route else ""
     return render_template(
@@ -109,76 +75,11 @@ def show(patrol_id):
         patrol=patrol,
         grid=grid,
         visits=visits,
-        problems=problems,
         photos=photo_rows,
+        sections=render_sections(PATROL_SECTIONS, patrol),
         route_geojson=geojson,
         supervisor=db.session.get(User, patrol.supervisor_id),
     )
-
-
-@bp.route("/problems/<int:problem_id>")
-@login_required
-def problem(problem_id):
-    """A problem: its facts and photos, every step so far (both ways up and down the grid),
-    and the steps this person may take now."""
-    from patrol import escalation, problems
-    from patrol.access import problem_or_abort
-    from patrol.models import ProblemEvent
-
-    item = problem_or_abort(problem_id)
-    grid = db.session.get(Grid, item.grid_id)
-    photo_rows = list(
-        db.session.scalars(
-            sa.select(Photo)
-            .where(Photo.problem_id == item.id)
-            .order_by(Photo.captured_at, Photo.id)
-        )
-    )
-    events = list(
-        db.session.scalars(
-            sa.select(ProblemEvent)
-            .where(ProblemEvent.problem_id == item.id)
-            .order_by(ProblemEvent.seq)
-        )
-    )
-    actors = {
-        u.id: u
-        for u in db.session.scalars(
-            sa.select(User).where(
-                User.id.in_(
-                    {e.actor_id for e in events if e.actor_id}
-                    | {item.reporter_id or 0, item.assignee_user_id or 0}
-                )
-            )
-        )
-    }
-    caps = problems.capacities(current_user.id, item)
-    allowed = escalation.events_for(item.state, caps, problems.recheck_by())
-    needs = {e: escalation.RULES[(escalation.State(item.state), e)].needs for e in allowed}
-    return render_template(
-        "patrol/problem.html",
-        problem=item,
-        grid=grid,
-        photos=photo_rows,
-        events=events,
-        actors=actors,
-        allowed=allowed,
-        needs=needs,
-        capacities=caps,
-        now=utcnow(),
-        source=item.source_id and db.session.get(Source, item.source_id),
-        photos_by_event=_by_event(photo_rows),
-        open_states=problems.OPEN,
-    )
-
-
-def _by_event(photo_rows) -> dict[int, list]:
-    """The photos that came with each step (after-photos of a rectification, say)."""
-    found: dict[int, list] = {}
-    for row in photo_rows:
-        if row.event_id:
-            found.setdefault(row.event_id, []).append(row)
-    return found
 
 
 @bp.route("/coverage")
@@ -197,7 +98,7 @@ def coverage_page():
         grid = top
     else:
         grid = grid_or_abort(grid_id)
-    today = grid_services.local_today()
+    today = local_today()
     month = request.args.get("month")
     try:
         if month:
@@ -210,7 +111,7 @@ def coverage_page():
         abort(400)
     if not days:
         abort(400)
-    lives, visits = services.coverage_inputs(grid, days[0], days[-1])
+    lives, visits = queries.coverage_inputs(grid, days[0], days[-1])
     per_village = coverage.by_grid(lives, visits, days)
     villages = {
         g.id: g
@@ -229,7 +130,7 @@ def coverage_page():
                 .order_by(Source.grid_id, Source.name)
             )
         )
-    patrollers = services.patrols_on(grid, days[0]) if len(days) == 1 else []
+    patrollers = queries.patrols_on(grid, days[0]) if len(days) == 1 else []
     return render_template(
         "patrol/coverage.html",
         grid=grid,
@@ -276,132 +177,3 @@ def _group_coverage(grid, per_village, villages):
         ((names[k], v) for k, v in groups.items() if k in names),
         key=lambda gv: (gv[0].code or "", gv[0].id),
     )
-
-
-# --- photos -----------------------------------------------------------------------------------
-
-
-@bp.route("/photos/<int:photo_id>/<any(display, thumb, original):variant>")
-@login_required
-def photo(photo_id, variant):
-    """A photo, to those who may see its grid. Originals are kept exactly as received."""
-    from patrol.access import photo_or_abort
-
-    item = photo_or_abort(photo_id)
-    key = {"display": item.display_key, "thumb": item.thumb_key, "original": item.original_key}[
-        variant
-    ]
-    try:
-        data = services.photo_store().get(key)
-    except KeyError:
-        abort(404)
-    mimetype = item.content_type if variant == "original" else "image/jpeg"
-    response = Response(data, mimetype=mimetype)
-    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
-    if variant == "original":
-        response.headers["Content-Disposition"] = f'attachment; filename="photo-{item.id}"'
-    return response
-
-
-# --- the sync API -----------------------------------------------------------------------------
-
-
-@sync_bp.route("/token")
-@login_required
-def token():
-    """A fresh form token for a sync run (a queue replayed hours later has a stale one)."""
-    response = jsonify(csrf_token=generate_csrf(), user_id=current_user.id)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _sent() -> services.clock.Stamp:
-    try:
-        return services.stamp_of(
-            request.get_json(silent=True)["sent"]
-            if request.is_json
-            else json.loads(request.form.get("sent", ""))
-        )
-    except (TypeError, KeyError, ValueError) as exc:
-        raise SyncRefused("malformed", _("The upload has no valid time stamps."), 400) from exc
-
-
-@sync_bp.route("/items", methods=["POST"])
-@login_required
-def items():
-    """Record queued items in order; each is answered on its own (2xx kept, 4xx refused)."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("items"), list):
-        return jsonify(error="malformed", message=_('Send {"sent": ..., "items": [...]}.')), 400
-    if len(body["items"]) > 200:
-        return jsonify(error="too_many", message=_("Send at most 200 items at a time.")), 413
-    try:
-        upload = Upload(_user(), _sent(), utcnow())
-    except SyncRefused as exc:
-        return jsonify(error=exc.code, message=str(exc)), exc.status
-    results = services.apply_batch(upload, body["items"])
-    db.session.commit()
-    return jsonify(results=results)
-
-
-def _floats(*names):
-    values = []
-    for name in names:
-        raw = request.form.get(name)
-        values.append(None if raw in (None, "", "null") else float(raw))
-    return values
-
-
-@sync_bp.route("/photos", methods=["POST"])
-@login_required
-def photos():
-    """One photo for a visit or problem already sent; idempotent by its client id."""
-    form = request.form
-    file = request.files.get("file")
-    try:
-        if file is None:
-            raise SyncRefused("missing_file", _("No photo in the upload."), 400)
-        lon, lat, accuracy = _floats("lon", "lat", "accuracy")
-        exif_lat, exif_lon = _floats("exif_lat", "exif_lon")
-        taken = form.get("exif_taken_at") or None
-        upload = services.PhotoUpload(
-            client_id=form.get("client_id", ""),
-            parent_kind=form.get("parent_kind", ""),
-            parent_client_id=form.get("parent_client_id", ""),
-            stamp=services.stamp_of(json.loads(form.get("stamp", "{}"))),
-            fix=(lon, lat, accuracy) if lon is not None and lat is not None else None,
-            reported_gps=(exif_lat, exif_lon)
-            if exif_lat is not None and exif_lon is not None
-            else None,
-            reported_taken_at=datetime.fromisoformat(taken) if taken else None,
-            reported_sha256=(form.get("sha256") or "").lower() or None,
-        )
-        if not services._is_uuid(upload.client_id):
-            raise SyncRefused("malformed", _("The photo has no valid client id."), 400)
-        data = file.read(current_app.config.get("PHOTO_MAX_BYTES", 20 * 1024 * 1024) + 1)
-        status, response = services.ingest_photo(
-            Upload(_user(), _sent(), utcnow()), upload, data, services.photo_store()
-        )
-    except (ValueError, TypeError):
-        db.session.rollback()
-        return jsonify(error="malformed", message=_("The photo's details are not valid.")), 400
-    except SyncRefused as exc:
-        db.session.rollback()
-        return jsonify(error=exc.code, message=str(exc)), exc.status
-    db.session.commit()
-    return jsonify(response), status
-
-
-@bp.app_template_global()
-def photo_url(photo_id: int, variant: str = "thumb") -> str:
-    return url_for("patrol.photo", photo_id=photo_id, variant=variant)
-
-
-@bp.app_context_processor
-def _vocabularies():
-    return {
-        "SOURCE_KINDS": catalog.SOURCE_KINDS,
-        "SOURCE_STATUSES": catalog.SOURCE_STATUSES,
-        "VISIT_OUTCOMES": catalog.VISIT_OUTCOMES,
-        "KEY_KIND": GridKind.KEY,
-    }

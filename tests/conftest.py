@@ -16,11 +16,15 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from flask_migrate import upgrade
 from flask_sqlalchemy.session import Session as FlaskSession
 from werkzeug.serving import make_server
 
 from app import create_app
+from desk.cli import load_demo
 from extensions import db
+from grid import demo as grid_demo
+from tests import factories
 
 BACKENDS = ("spatialite", "postgis")
 POSTGRES_ADMIN_URL = os.environ.get("GRIDPATROL_TEST_POSTGRES")
@@ -114,17 +118,9 @@ def make_app(url: str, **overrides):
 
 
 def migrate_and_load(app) -> None:
-    from flask_migrate import upgrade
-
-    from grid import demo
-    from patrol import demo as patrol_demo
-    from patrol import demo_problems
-
     with app.app_context():
         upgrade()
-        demo.load(demo.default_data_dir(), DEMO_START, echo=lambda _msg: None)
-        patrol_demo.load(DEMO_START, echo=lambda _msg: None)
-        demo_problems.load(echo=lambda _msg: None)
+        load_demo(grid_demo.default_data_dir(), DEMO_START, echo=lambda _msg: None)
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
@@ -309,3 +305,33 @@ def artifacts_dir():
     path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "test-artifacts")
     os.makedirs(path, exist_ok=True)
     return path
+
+
+# --- test data made on purpose (tests/factories.py) ----------------------------------------------
+
+
+@pytest.fixture
+def make_world(db_session):
+    """A callable: make_world(villages=2) -> a fresh county, township, villages and people."""
+    return factories.make_world
+
+
+@pytest.fixture
+def make_source(db_session):
+    return factories.make_source
+
+
+@pytest.fixture
+def make_patrol(db_session):
+    return factories.make_patrol
+
+
+@pytest.fixture
+def make_photo(db_session):
+    return factories.make_photo
+
+
+@pytest.fixture
+def make_problem(db_session):
+    """A callable: make_problem(world, State.COUNTY) -> a problem taken there by the workflow."""
+    return factories.make_problem

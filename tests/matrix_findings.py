@@ -17,7 +17,7 @@ and township posts have no findings list (findings concern counties).
 from datetime import date
 
 from extensions import db
-from patrol.models import UpperFinding
+from problems.models import UpperFinding
 
 DECIDERS = {"zhou"}  # office or head posts in the level-1 grid
 FINDINGS = ["F_C", "F_OTHER_C"]
@@ -70,15 +70,17 @@ def finding_routes(Route, sees) -> dict:  # noqa: N803 - the class passed in
         return 303 if actor in DECIDERS else 403  # 303: refused for want of a decision
 
     return {
-        "findings.index": Route(
+        "problems.findings_index": Route(
             "GET",
             lambda w, t: "/findings/" + (f"?county={w.grids[t].id}" if t else ""),
             [None, *COUNTIES],
             index,
         ),
-        "findings.new": Route("GET", lambda w, t: "/findings/new", [None], new),
-        "findings.show": Route("GET", lambda w, t: f"/findings/{_finding(w, t)}", FINDINGS, show),
-        "findings.decide": Route(
+        "problems.findings_new": Route("GET", lambda w, t: "/findings/new", [None], new),
+        "problems.findings_show": Route(
+            "GET", lambda w, t: f"/findings/{_finding(w, t)}", FINDINGS, show
+        ),
+        "problems.findings_decide": Route(
             "POST", lambda w, t: f"/findings/{_finding(w, t)}/decide", FINDINGS, decide
         ),
     }

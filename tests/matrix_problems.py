@@ -54,10 +54,8 @@ def problem_routes(Route, sees) -> dict:  # noqa: N803 - the class passed in
         ),
         "problems.new": Route("GET", lambda w, t: "/problems/new", [None], new),
         "problems.complaint": Route("GET", lambda w, t: "/complaint", [None], lambda a, t: 200),
-        "problems.notifications": Route(
-            "GET", lambda w, t: "/notifications", [None], signed_in(200)
-        ),
-        "problems.mark_read": Route(
+        "notify.index": Route("GET", lambda w, t: "/notifications", [None], signed_in(200)),
+        "notify.mark_read": Route(
             "POST", lambda w, t: "/notifications/read", [None], signed_in(303)
         ),
     }

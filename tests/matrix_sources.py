@@ -17,10 +17,11 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from evidence.services import photo_store
 from extensions import db
 from grid.models import Grid
-from patrol import services
-from patrol.models import Source
+from sources import services
+from sources.models import Source
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 # Who keeps the ledger of which village's sources (office or administrator posts above it).
@@ -61,7 +62,7 @@ def _source(w, target: str) -> int:
 def _document(w, target: str) -> int:
     source = db.session.get(Source, _source(w, target))
     document = services.add_document(
-        source, "matrix", PDF, "application/pdf", w.users["admin"], services.photo_store()
+        source, "matrix", PDF, "application/pdf", w.users["admin"], photo_store()
     )
     return document.id
 

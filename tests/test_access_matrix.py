@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from extensions import db
-from grid import services
+from grid import queries
 from grid.models import ComplaintChannel, Grid, Membership, Role, User
 from tests.conftest import csrf_token
 
@@ -66,9 +66,11 @@ def _patrol_records(village):
 
     from PIL import Image
 
-    from grid.models import utcnow
-    from patrol.models import Patrol, Photo, Problem
-    from patrol.services import photo_store
+    from evidence.models import Photo
+    from evidence.services import photo_store
+    from grid.time import utcnow
+    from patrol.models import Patrol
+    from problems.models import Problem, problem_photo
 
     supervisor = db.session.scalar(
         sa.select(Membership.user_id)
@@ -99,7 +101,6 @@ def _patrol_records(village):
     photo = Photo(
         client_id=str(uuid.uuid4()),
         uploaded_by_id=supervisor,
-        problem_id=problem.id,
         grid_id=village.id,
         captured_at=now,
         sha256="0" * 64,
@@ -114,22 +115,23 @@ def _patrol_records(village):
     )
     db.session.add(photo)
     db.session.flush()
+    db.session.execute(problem_photo.insert().values(problem_id=problem.id, photo_id=photo.id))
     return {"patrol": patrol.id, "problem": problem.id, "photo": photo.id}
 
 
 @pytest.fixture
 def world(db_session):
-    town = services.grid_by_code(TOWN)
-    villages = services.children(town)
-    other_county = services.grid_by_code(OTHER_COUNTY)
-    other_town = services.children(other_county, include_key=False)[0]
+    town = queries.grid_by_code(TOWN)
+    villages = queries.children(town)
+    other_county = queries.grid_by_code(OTHER_COUNTY)
+    other_town = queries.children(other_county, include_key=False)[0]
     grids = {
         "V": villages[0],
         "V2": villages[5],
         "T": town,
         "C": db.session.get(Grid, town.parent_id),
-        "ROOT": services.root_grid(),
-        "OTHER_V": services.children(other_town)[0],
+        "ROOT": queries.root_grid(),
+        "OTHER_V": queries.children(other_town)[0],
         "OTHER_C": other_county,
     }
 
@@ -167,7 +169,7 @@ def world(db_session):
     channels = {k: channel(grids[k]) for k in ("C", "ROOT", "OTHER_C")}
     records = {k: _patrol_records(grids[k]) for k in ("V", "OTHER_V")}
     # the sub-grid head of T covers V but not V2
-    covered = services.covers_of(
+    covered = queries.covers_of(
         [
             db.session.scalar(
                 sa.select(Membership.id).where(Membership.user_id == users["subhead"].id)
@@ -231,10 +233,10 @@ ROUTES = {
     "desk.set_language": Route("POST", lambda w, t: "/lang", [None], _everyone(302)),
     "desk.manifest": Route("GET", lambda w, t: "/manifest.webmanifest", [None], _everyone(200)),
     "desk.service_worker": Route("GET", lambda w, t: "/sw.js", [None], _everyone(200)),
-    "auth.login": Route(
+    "grid.login": Route(
         "GET", lambda w, t: "/login", [None], lambda a, t: 200 if a == "anon" else 302
     ),
-    "auth.logout": Route("POST", lambda w, t: "/logout", [None], _everyone(302)),
+    "grid.logout": Route("POST", lambda w, t: "/logout", [None], _everyone(302)),
     "grid.index": Route("GET", lambda w, t: "/grids/", [None], _everyone(302)),
     "grid.show": Route("GET", lambda w, t: f"/grids/{w.grids[t].id}", GRIDS, _grid_view),
     "grid.staffing": Route(
@@ -264,18 +266,22 @@ ROUTES = {
         ["C", "ROOT", "OTHER_C"],
         _post_grid(CHANNELS_OF),
     ),
-    "people.index": Route("GET", lambda w, t: "/people/", [None], _admin_page),
-    "people.new": Route("GET", lambda w, t: "/people/new", [None], _admin_page),
-    "people.show": Route("GET", lambda w, t: f"/people/{w.people[t].id}", PEOPLE, _person(200)),
-    "people.update": Route("POST", lambda w, t: f"/people/{w.people[t].id}", PEOPLE, _person(303)),
-    "people.appoint": Route(
+    "grid.people_index": Route("GET", lambda w, t: "/people/", [None], _admin_page),
+    "grid.people_new": Route("GET", lambda w, t: "/people/new", [None], _admin_page),
+    "grid.people_show": Route(
+        "GET", lambda w, t: f"/people/{w.people[t].id}", PEOPLE, _person(200)
+    ),
+    "grid.people_update": Route(
+        "POST", lambda w, t: f"/people/{w.people[t].id}", PEOPLE, _person(303)
+    ),
+    "grid.people_appoint": Route(
         "POST", lambda w, t: f"/people/appoint/{w.grids[t].id}", GRIDS, _post_grid(ADMIN_OF)
     ),
-    "people.end_post": Route(
+    "grid.people_end_post": Route(
         "POST", lambda w, t: f"/people/posts/{w.posts[t]}/end", PEOPLE, _person(303)
     ),
-    "public.disclosure_index": Route("GET", lambda w, t: "/public/", [None], _everyone(200)),
-    "public.disclosure": Route(
+    "grid.disclosure_index": Route("GET", lambda w, t: "/public/", [None], _everyone(200)),
+    "grid.disclosure": Route(
         "GET",
         lambda w, t: f"/public/{w.grids[t].id}",
         ["C", "OTHER_C", "T"],
@@ -298,13 +304,13 @@ ROUTES.update(
         "patrol.show": Route(
             "GET", lambda w, t: f"/patrol/{w.records[t]['patrol']}", RECORD_GRIDS, _grid_view
         ),
-        "patrol.problem": Route(
+        "problems.show": Route(
             "GET",
             lambda w, t: f"/patrol/problems/{w.records[t]['problem']}",
             RECORD_GRIDS,
             _grid_view,
         ),
-        "patrol.photo": Route(
+        "evidence.photo": Route(
             "GET",
             lambda w, t: f"/patrol/photos/{w.records[t]['photo']}/thumb",
             RECORD_GRIDS,

@@ -12,8 +12,11 @@ import sqlalchemy as sa
 from PIL import ExifTags, Image
 from PIL.TiffImagePlugin import IFDRational
 
+from evidence.models import Photo
 from extensions import db
-from patrol.models import Patrol, Photo, Problem, SyncReceipt, Visit
+from patrol.models import Patrol, Visit
+from problems.models import Problem, problem_photo
+from sync.models import SyncReceipt
 from tests.conftest import DEMO_PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -195,7 +198,11 @@ def test_patrol_offline_and_synced_once(
         assert patrol.route_length_m > 90  # at least three 32 m steps
         problem = db.session.scalar(sa.select(Problem).where(Problem.patrol_id == patrol.id))
         assert problem.category == "garbage_pile" and problem.stopped_on_spot
-        photos = list(db.session.scalars(sa.select(Photo).where(Photo.problem_id == problem.id)))
+        photos = list(
+            db.session.scalars(
+                sa.select(Photo).join(problem_photo).where(problem_photo.c.problem_id == problem.id)
+            )
+        )
         assert len(photos) == 2
         for photo in photos:
             assert photo.reported_sha256 and photo.reported_sha256 != photo.sha256  # shrunk

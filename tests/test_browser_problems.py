@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 
 from extensions import db
 from grid.models import User
-from patrol.models import Problem
+from problems.models import Problem
 from tests import photo_corpus
 from tests.conftest import DEMO_PASSWORD
 

@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 
 from extensions import db
-from grid import services
+from grid import queries
 from grid.models import Membership, Role, User
 
 
@@ -26,7 +26,7 @@ def test_users_create_as_administrator(runner):
     user = db.session.scalar(sa.select(User).where(User.username == "wang"))
     assert user.check_password("long-enough-1") and user.mobile == "13800000001"
     [post] = db.session.scalars(sa.select(Membership).where(Membership.user_id == user.id))
-    assert post.role == Role.ADMIN and post.grid_id == services.grid_by_code("652301000000").id
+    assert post.role == Role.ADMIN and post.grid_id == queries.grid_by_code("652301000000").id
 
 
 def test_users_create_refuses_clearly(runner):
@@ -47,8 +47,8 @@ def test_users_appoint(runner):
     runner.invoke(
         args=["users", "create", "zhang", "--name", "张某"], input="long-enough-1\nlong-enough-1\n"
     )
-    town = services.grid_by_code("652301101000")
-    village = services.children(town)[0]
+    town = queries.grid_by_code("652301101000")
+    village = queries.children(town)[0]
     result = runner.invoke(
         args=[
             "users",
@@ -65,7 +65,7 @@ def test_users_appoint(runner):
     assert result.exit_code == 0, result.output
     user = db.session.scalar(sa.select(User).where(User.username == "zhang"))
     post = db.session.scalar(sa.select(Membership).where(Membership.user_id == user.id))
-    assert services.covers_of([post.id])[post.id] == {village.id}
+    assert queries.covers_of([post.id])[post.id] == {village.id}
     missing = runner.invoke(args=["users", "appoint", "zhang", town.code, "supervisor"])
     assert missing.exit_code != 0 and "专职还是兼职" in missing.output
 

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from patrol.clock import MAX_SKEW, Stamp, place
+from sync.clock import MAX_SKEW, Stamp, place
 
 ARRIVED = datetime(2026, 11, 22, 8, 0, 0)  # server time (UTC) when the upload arrived
 EPOCH = datetime(1970, 1, 1)

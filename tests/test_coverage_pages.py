@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from extensions import db
-from grid import services as grid_services
 from grid.models import Grid, Membership, Role, User
-from patrol import services as patrol_services
-from patrol.models import Source, Visit
+from grid.time import local_zone
+from patrol.models import Visit
+from sources import services as sources_services
+from sources.models import Source
 from tests.test_sync import Phone
 
 
@@ -35,7 +36,7 @@ def test_midnight_and_relocation(auth, client, db_session):
         )
     )
     assert len(sources) >= 4
-    zone = grid_services.local_zone()
+    zone = local_zone()
     now_utc = datetime.now(UTC).replace(tzinfo=None)
     now_local = datetime.now(zone)
     # The day after a patrol that started at 23:50: today, unless it is not yet 00:20 here.
@@ -92,7 +93,7 @@ def test_midnight_and_relocation(auth, client, db_session):
     assert days == [day - timedelta(days=1), day, day]  # the visit's day, not the patrol's
 
     # the county relocated source 3 from that day: it is no longer expected then
-    patrol_services.change_status(sources[3], "relocated", day)
+    sources_services.change_status(sources[3], "relocated", day)
     db.session.commit()
     expected_today = len(sources) - 1
     township = db.session.get(Grid, village.parent_id)

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 import pytest
 
-from patrol.escalation import (
+from problems.escalation import (
     CLOSED_STATES,
     HOLDER,
     RULES,

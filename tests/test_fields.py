@@ -6,8 +6,8 @@ import pytest
 from flask import Flask
 from flask_babel import Babel
 
+from grid.errors import ServiceError
 from grid.fields import read_day, read_degrees, read_required_day
-from grid.services import ServiceError
 
 
 @pytest.fixture(autouse=True)

@@ -9,14 +9,13 @@ import pytest
 import sqlalchemy as sa
 
 from extensions import db
-from grid import services as grid_services
+from grid import queries as grid_queries
 from grid.demo import point_in
-from grid.models import Grid, User
-from grid.services import ServiceError
-from patrol import finding_views as fv
-from patrol.findings import Candidate, FindingFacts, ProblemFacts, candidates, window_utc
-from patrol.models import Problem, UpperFinding, finding_match
-from patrol.services import point
+from grid.errors import ServiceError
+from grid.models import Grid, User, point
+from problems import queries, services
+from problems.findings import Candidate, FindingFacts, ProblemFacts, candidates, window_utc
+from problems.models import Problem, UpperFinding, finding_match
 from tests.conftest import csrf_token
 
 CST = ZoneInfo("Asia/Shanghai")
@@ -144,12 +143,12 @@ def user(name):
 
 
 def village(index=0, town=TOWN):
-    return grid_services.children(grid_services.grid_by_code(town))[index]
+    return grid_queries.children(grid_queries.grid_by_code(town))[index]
 
 
 def mulei_village():
-    county = grid_services.grid_by_code(MULEI)
-    return grid_services.children(grid_services.children(county, include_key=False)[0])[0]
+    county = grid_queries.grid_by_code(MULEI)
+    return grid_queries.children(grid_queries.children(county, include_key=False)[0])[0]
 
 
 def add_problem(where, found_at, category="dust", lonlat=None, north=0.0, located=True):
@@ -197,7 +196,7 @@ def good_form(**changes):
     form = {
         "kind": "inspection",
         "category": "dust",
-        "county": str(grid_services.grid_by_code(CHANGJI).id),
+        "county": str(grid_queries.grid_by_code(CHANGJI).id),
         "found_on": DAY.isoformat(),
         "lat": f"{lat:.7f}",
         "lon": f"{lon:.7f}",
@@ -266,7 +265,7 @@ BAD = [
 def test_a_bad_finding_is_refused_and_nothing_is_written(client, auth, changes, message):
     changes = dict(changes)
     if changes.get("county") == "TOWN":
-        changes["county"] = str(grid_services.grid_by_code(TOWN).id)
+        changes["county"] = str(grid_queries.grid_by_code(TOWN).id)
     if changes.get("lat") == "MULEI":
         lon, lat = point_in(mulei_village())
         changes.update(lat=f"{lat:.7f}", lon=f"{lon:.7f}")
@@ -283,8 +282,8 @@ def test_a_bad_finding_is_refused_and_nothing_is_written(client, auth, changes, 
 
 def test_the_service_refuses_a_level_on_another_kind(db_session):
     before = count_findings()
-    fields = fv.FindingFields(
-        county_id=grid_services.grid_by_code(CHANGJI).id,
+    fields = services.FindingFields(
+        county_id=grid_queries.grid_by_code(CHANGJI).id,
         found_on=DAY,
         kind="complaint",
         media_level="national",
@@ -295,7 +294,7 @@ def test_the_service_refuses_a_level_on_another_kind(db_session):
         description="x",
     )
     with pytest.raises(ServiceError, match="只有媒体曝光才有媒体级别"):
-        fv.record_finding(fields, by=user("zhou"))
+        services.record_finding(fields, by=user("zhou"))
     assert count_findings() == before
 
 
@@ -316,7 +315,7 @@ def test_candidates_for_a_located_finding(db_session):
     elsewhere = add_problem(other, utc("2024-06-14 08:00"), lonlat=(lon, lat))
     # the same spot but reported by another county does not
     add_problem(mulei_village(), utc("2024-06-14 08:00"), lonlat=(lon, lat))
-    found = fv.candidates_for(finding)
+    found = queries.candidates_for(finding)
     assert [p.id for _c, p in found] == [elsewhere.id, same_spot.id, first_day.id, near_late.id]
     assert [c.days_before for c, _p in found] == [1, 14, 30, 0]
     assert found[-1][0].distance_m == pytest.approx(500, abs=5)
@@ -329,7 +328,7 @@ def test_candidates_for_a_finding_without_a_location(db_session):
     far = add_problem(here, utc("2024-06-10 08:00"), north=NORTH_2KM * 10)
     unplaced = add_problem(here, utc("2024-06-12 08:00"), located=False)
     add_problem(mulei_village(), utc("2024-06-12 08:00"))
-    found = fv.candidates_for(finding)
+    found = queries.candidates_for(finding)
     assert [p.id for _c, p in found] == [unplaced.id, far.id]
     assert all(c.distance_m is None for c, _p in found)
 
@@ -339,12 +338,12 @@ def test_the_match_settings_come_from_the_configuration(app, db_session, monkeyp
     lon, lat = point_in(here)
     finding = add_finding(db_session.get(Grid, here.ancestor_ids[1]), lonlat=(lon, lat))
     problem = add_problem(here, utc("2024-06-10 08:00"), north=NORTH_500M)
-    assert [p.id for _c, p in fv.candidates_for(finding)] == [problem.id]
+    assert [p.id for _c, p in queries.candidates_for(finding)] == [problem.id]
     monkeypatch.setitem(app.config, "FINDING_MATCH_DISTANCE_M", 400)
-    assert fv.candidates_for(finding) == []
+    assert queries.candidates_for(finding) == []
     monkeypatch.setitem(app.config, "FINDING_MATCH_DISTANCE_M", 1000)
     monkeypatch.setitem(app.config, "FINDING_MATCH_DAYS", 4)
-    assert fv.candidates_for(finding) == []
+    assert queries.candidates_for(finding) == []
 
 
 def linked_ids(finding):
@@ -422,7 +421,7 @@ DECIDE_BAD = [
     ("data", "message"), [d[1:] for d in DECIDE_BAD], ids=[d[0] for d in DECIDE_BAD]
 )
 def test_a_bad_decision_is_refused(client, auth, data, message):
-    finding = add_finding(grid_services.grid_by_code(CHANGJI))
+    finding = add_finding(grid_queries.grid_by_code(CHANGJI))
     data = dict(data)
     other = data.pop("other", None)
     if other == "MULEI":
@@ -438,7 +437,7 @@ def test_a_bad_decision_is_refused(client, auth, data, message):
 
 
 def test_of_two_decisions_one_wins(db_session):
-    finding = add_finding(grid_services.grid_by_code(CHANGJI))
+    finding = add_finding(grid_queries.grid_by_code(CHANGJI))
     # another request decides it after this one read it as pending
     db_session.execute(
         sa.update(UpperFinding)
@@ -448,14 +447,14 @@ def test_of_two_decisions_one_wins(db_session):
     )
     assert finding.decision == "pending"
     with pytest.raises(ServiceError, match="已认定"):
-        fv.decide(finding, "missed", [], by=user("zhou"))
+        services.decide(finding, "missed", [], by=user("zhou"))
     db_session.expire_all()
     assert finding.decision == "already_reported"
 
 
 def test_missed_counts_per_county_and_month(db_session):
-    changji = grid_services.grid_by_code(CHANGJI)
-    mulei = grid_services.grid_by_code(MULEI)
+    changji = grid_queries.grid_by_code(CHANGJI)
+    mulei = grid_queries.grid_by_code(MULEI)
     for decision in ("missed", "missed", "already_reported", "pending"):
         add_finding(changji, found_on=date(2024, 6, 3), decision=decision)
     add_finding(changji, found_on=date(2024, 6, 30), decision="missed")
@@ -463,16 +462,16 @@ def test_missed_counts_per_county_and_month(db_session):
     add_finding(changji, found_on=date(2024, 5, 31), decision="missed")
     add_finding(mulei, found_on=date(2024, 6, 20), decision="missed")
     add_finding(mulei, found_on=date(2024, 12, 31), decision="missed")
-    assert fv.missed_counts(2024, 6) == {changji.id: 3, mulei.id: 1}
-    assert fv.prefecture_missed_total(2024, 6) == 4
-    assert fv.missed_counts(2024, 7) == {changji.id: 1}
-    assert fv.missed_counts(2024, 12) == {mulei.id: 1}
-    assert fv.missed_counts(2024, 8) == {} and fv.prefecture_missed_total(2024, 8) == 0
+    assert queries.missed_counts(2024, 6) == {changji.id: 3, mulei.id: 1}
+    assert queries.prefecture_missed_total(2024, 6) == 4
+    assert queries.missed_counts(2024, 7) == {changji.id: 1}
+    assert queries.missed_counts(2024, 12) == {mulei.id: 1}
+    assert queries.missed_counts(2024, 8) == {} and queries.prefecture_missed_total(2024, 8) == 0
 
 
 def test_the_list_filters_and_shows_the_share(client, auth):
-    changji = grid_services.grid_by_code(CHANGJI)
-    mulei = grid_services.grid_by_code(MULEI)
+    changji = grid_queries.grid_by_code(CHANGJI)
+    mulei = grid_queries.grid_by_code(MULEI)
     mine = add_finding(changji, found_on=date(2024, 6, 3), decision="missed")
     add_finding(changji, found_on=date(2024, 6, 4), decision="already_reported")
     theirs = add_finding(mulei, found_on=date(2024, 6, 5), decision="missed")
@@ -490,9 +489,9 @@ def test_the_list_filters_and_shows_the_share(client, auth):
 
 
 def test_a_county_sees_its_own_findings_only(client, auth):
-    changji = grid_services.grid_by_code(CHANGJI)
+    changji = grid_queries.grid_by_code(CHANGJI)
     mine = add_finding(changji)
-    theirs = add_finding(grid_services.grid_by_code(MULEI))
+    theirs = add_finding(grid_queries.grid_by_code(MULEI))
     auth.login("changji")
     page = text_of(client.get("/findings/"))
     assert f"/findings/{mine.id}" in page and f"/findings/{theirs.id}" not in page
@@ -511,7 +510,7 @@ def test_a_county_sees_its_own_findings_only(client, auth):
 
 @pytest.mark.parametrize("login", ["cun", "sangong"])
 def test_village_and_township_posts_get_403(client, auth, login):
-    finding = add_finding(grid_services.grid_by_code(CHANGJI))
+    finding = add_finding(grid_queries.grid_by_code(CHANGJI))
     auth.login(login)
     assert client.get("/findings/").status_code == 403
     assert client.get(f"/findings/{finding.id}").status_code == 403
@@ -520,7 +519,7 @@ def test_village_and_township_posts_get_403(client, auth, login):
 
 
 def test_administrators_see_but_do_not_record(client, auth):
-    finding = add_finding(grid_services.grid_by_code(MULEI))
+    finding = add_finding(grid_queries.grid_by_code(MULEI))
     auth.login("admin")
     assert client.get(f"/findings/{finding.id}").status_code == 200
     assert client.get("/findings/new").status_code == 403
@@ -542,5 +541,5 @@ def test_an_unknown_finding_is_404(client, auth):
 
 
 def test_the_month_bounds_cross_the_year():
-    assert fv._month_bounds(2024, 12) == (date(2024, 12, 1), date(2025, 1, 1))
-    assert fv._month_bounds(2024, 2) == (date(2024, 2, 1), date(2024, 3, 1))
+    assert queries.month_bounds(2024, 12) == (date(2024, 12, 1), date(2025, 1, 1))
+    assert queries.month_bounds(2024, 2) == (date(2024, 2, 1), date(2024, 3, 1))

@@ -10,12 +10,12 @@ from shapely.geometry import Point
 from shapely.ops import unary_union
 
 from extensions import db
-from grid import services
+from grid import queries, services
 from grid.models import Grid, GridKind, subtree_clause
 
 
 def by_code(code):
-    return services.grid_by_code(code)
+    return queries.grid_by_code(code)
 
 
 def by_name(name):
@@ -34,9 +34,9 @@ def test_demo_tree_shape(db_session):
     assert by_code("652301500000") is None
     zhundong = by_name("准东经济技术开发区")
     assert zhundong.level == 2 and zhundong.code is None
-    assert {g.name for g in services.children(zhundong)} == {"五彩湾镇", "准东街道"}
+    assert {g.name for g in queries.children(zhundong)} == {"五彩湾镇", "准东街道"}
     hitech = by_name("昌吉高新技术产业开发区")
-    assert [g.code for g in services.children(hitech)] == ["652301402000"]
+    assert [g.code for g in queries.children(hitech)] == ["652301402000"]
 
 
 def test_every_grid_has_a_geometry_and_its_source(db_session):
@@ -65,7 +65,7 @@ def _subtree_by_walking(root_id):
 @pytest.mark.parametrize("name", ["昌吉回族自治州", "昌吉市", "三工镇", "准东经济技术开发区"])
 def test_subtree_query_equals_walking_the_parents(db_session, name):
     grid = by_name(name)
-    ids = set(db.session.scalars(services.subtree(grid, Grid.id)))
+    ids = set(db.session.scalars(queries.subtree(grid, Grid.id)))
     assert ids == _subtree_by_walking(grid.id)
     assert grid.id in ids
 
@@ -88,23 +88,23 @@ def test_subtree_query_uses_the_path_index(db_session):
 def test_moving_a_grid_moves_its_subtree(db_session):
     park = by_name("昌吉高新技术产业开发区")
     town = by_code("652301402000")
-    villages = {g.id for g in services.children(town)}
+    villages = {g.id for g in queries.children(town)}
     other = by_name("昌吉国家农业科技园区")
     services.move_grid(town, other)
-    assert set(db.session.scalars(services.subtree(other, Grid.id))) >= villages | {town.id}
-    assert not set(db.session.scalars(services.subtree(park, Grid.id))) & villages
+    assert set(db.session.scalars(queries.subtree(other, Grid.id))) >= villages | {town.id}
+    assert not set(db.session.scalars(queries.subtree(park, Grid.id))) & villages
 
 
 def _shape(grid):
-    return services.grid_shape(grid)
+    return queries.grid_shape(grid)
 
 
 @pytest.mark.parametrize("level", [2, 3, 4])
 def test_each_level_tiles_the_prefecture(db_session, level):
     """Every point has exactly one grid at each level: no gap, no overlap (RULES §1 art. 3)."""
-    root = services.root_grid()
+    root = queries.root_grid()
     shapes = [
-        services.grid_shape(g)
+        queries.grid_shape(g)
         for g in db.session.scalars(
             sa.select(Grid).where(Grid.level == level, Grid.kind != GridKind.KEY)
         )
@@ -117,7 +117,7 @@ def test_each_level_tiles_the_prefecture(db_session, level):
 def test_children_tile_their_parent_without_overlap(db_session):
     for name in ("昌吉市", "准东经济技术开发区", "三工镇", "五彩湾镇"):
         parent = by_name(name)
-        kids = [_shape(g) for g in services.children(parent, include_key=False)]
+        kids = [_shape(g) for g in queries.children(parent, include_key=False)]
         assert sum(k.area for k in kids) == pytest.approx(_shape(parent).area, rel=1e-7)
         for a, b in itertools.combinations(kids, 2):
             assert a.intersection(b).area < 1e-10
@@ -137,19 +137,19 @@ def test_parks_are_carved_out_of_their_hosts(db_session):
     ],
 )
 def test_locate_known_stations(db_session, lon, lat, county, town):
-    assert services.locate(lon, lat, 2).name == county
-    assert services.locate(lon, lat, 4) is not None
+    assert queries.locate(lon, lat, 2).name == county
+    assert queries.locate(lon, lat, 4) is not None
 
 
 def test_locate_outside_the_prefecture(db_session):
-    assert services.locate(116.4, 39.9, 4) is None  # Beijing
-    assert services.locate(87.58, 43.83, 2) is None  # Urumqi, between Changji's two parts
+    assert queries.locate(116.4, 39.9, 4) is None  # Beijing
+    assert queries.locate(87.58, 43.83, 2) is None  # Urumqi, between Changji's two parts
 
 
 def test_database_and_memory_agree_including_borders(db_session):
-    locator = services.memory_locator((3, 4))
+    locator = queries.memory_locator((3, 4))
     rng = random.Random(11)
-    root = _shape(services.root_grid())
+    root = _shape(queries.root_grid())
     minx, miny, maxx, maxy = root.bounds
     points = []
     while len(points) < 150:
@@ -158,11 +158,11 @@ def test_database_and_memory_agree_including_borders(db_session):
             points.append((x, y))
     # shared vertices of neighbouring villages in one township: exact border points
     town = by_code("652301101000")
-    for village in services.children(town)[:4]:
+    for village in queries.children(town)[:4]:
         points.extend(list(_shape(village).geoms[0].exterior.coords)[:6])
     for level in (3, 4):
         for x, y in points:
-            in_db = services.locate(x, y, level)
+            in_db = queries.locate(x, y, level)
             assert (in_db.id if in_db else None) == locator.locate(x, y, level), (x, y, level)
     many = locator.locate_many(np.array([p[0] for p in points]), np.array([p[1] for p in points]))
     assert [int(v) for v in many] == [locator.locate(x, y, 4) for x, y in points]
@@ -176,7 +176,7 @@ def test_border_point_goes_to_the_lowest_code(db_session):
     """A vertex shared by two villages lies exactly on both: the lower code wins, in the
     database and in memory alike."""
     town = by_code("652301101000")
-    villages = services.children(town)
+    villages = queries.children(town)
     found = None
     for v1, v2 in itertools.combinations(villages, 2):
         shared = _vertices(_shape(v1)) & _vertices(_shape(v2))
@@ -187,5 +187,5 @@ def test_border_point_goes_to_the_lowest_code(db_session):
     v1, v2, (x, y) = found
     assert _shape(v1).intersects(Point(x, y)) and _shape(v2).intersects(Point(x, y))
     winner = min((v1, v2), key=lambda g: g.code)
-    assert services.locate(x, y, 4).id == winner.id
-    assert services.memory_locator((4,)).locate(x, y, 4) == winner.id
+    assert queries.locate(x, y, 4).id == winner.id
+    assert queries.memory_locator((4,)).locate(x, y, 4) == winner.id

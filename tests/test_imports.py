@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from extensions import db
-from grid import services
+from grid import queries
 from grid.geo import wgs84_to_gcj02
 from grid.imports import ImportRejected, parse_boundaries, parse_divisions
 from grid.models import Grid
@@ -78,7 +78,7 @@ def test_cli_rejects_a_bad_file_and_changes_nothing(runner, tmp_path):
     assert "line 3" in result.output and "unknown parent code" in result.output
     assert "nothing was imported" in result.output
     assert grid_count() == before
-    assert services.grid_by_code("652301101990") is None
+    assert queries.grid_by_code("652301101990") is None
 
 
 def test_cli_imports_and_renames(runner, tmp_path):
@@ -91,10 +91,8 @@ def test_cli_imports_and_renames(runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert "1 added, 1 renamed" in result.output
     assert grid_count() == before + 1
-    village = services.grid_by_code("652301101990")
-    assert village.level == 4 and village.path.startswith(
-        services.grid_by_code("652301101000").path
-    )
+    village = queries.grid_by_code("652301101990")
+    assert village.level == 4 and village.path.startswith(queries.grid_by_code("652301101000").path)
     # the same file again changes nothing
     again = runner.invoke(args=["grid", "import-divisions", write(tmp_path, "d.csv", body)])
     assert "0 added, 0 renamed, 2 unchanged" in again.output
@@ -160,8 +158,8 @@ def test_gcj02_is_converted_on_import():
 
 
 def test_cli_boundaries_all_or_nothing(runner, tmp_path):
-    town = services.grid_by_code("652301101000")
-    before = services.grid_shape(town)
+    town = queries.grid_by_code("652301101000")
+    before = queries.grid_shape(town)
     text = fc(
         feature("652301101000", square(87.2, 44.3)),
         feature("652301999000", square(87.3, 44.3), name="不存在"),
@@ -180,7 +178,7 @@ def test_cli_boundaries_all_or_nothing(runner, tmp_path):
     assert result.exit_code == 1
     assert "feature 1 (不存在): no grid has code 652301999000" in result.output
     db.session.expire_all()
-    assert services.grid_shape(services.grid_by_code("652301101000")).equals(before)
+    assert queries.grid_shape(queries.grid_by_code("652301101000")).equals(before)
 
 
 def test_cli_boundaries_wrong_level_is_refused(runner, tmp_path):
@@ -215,9 +213,9 @@ def test_cli_boundaries_import(runner, tmp_path):
         ]
     )
     assert result.exit_code == 0, result.output
-    town = services.grid_by_code("652301101000")
+    town = queries.grid_by_code("652301101000")
     assert town.geom_source == "official"
-    assert services.grid_shape(town).bounds == pytest.approx((87.2, 44.3, 87.21, 44.31))
+    assert queries.grid_shape(town).bounds == pytest.approx((87.2, 44.3, 87.21, 44.31))
 
 
 def test_cli_demo_refuses_a_loaded_database(runner):

@@ -12,13 +12,15 @@ import sqlalchemy as sa
 from geoalchemy2.shape import to_shape
 
 from extensions import db
-from grid import services as grid_services
+from grid import queries as grid_queries
 from grid.demo import point_in
 from grid.imports import ImportRejected
 from grid.models import Grid, Membership, Role, User
-from patrol import services
-from patrol.imports import parse_special_list, resolve_county, short_name
-from patrol.models import Source, SourceChange, SourceDocument, SourceSurvey
+from grid.time import local_today
+from sources import queries as source_queries
+from sources import services
+from sources.imports import parse_special_list, resolve_county, short_name
+from sources.models import Source, SourceChange, SourceDocument, SourceSurvey
 from tests.conftest import DEMO_START, csrf_token
 
 TOWN = "652301101000"  # 三工镇 in 昌吉市; its first village is `cun`'s
@@ -57,13 +59,13 @@ def flashed(client, response):
 
 
 def cun_village():
-    return grid_services.children(grid_services.grid_by_code(TOWN))[0]
+    return grid_queries.children(grid_queries.grid_by_code(TOWN))[0]
 
 
 def village_of(county_code, index=0):
-    county = grid_services.grid_by_code(county_code)
-    town = grid_services.children(county, include_key=False)[0]
-    return grid_services.children(town)[index]
+    county = grid_queries.grid_by_code(county_code)
+    town = grid_queries.children(county, include_key=False)[0]
+    return grid_queries.children(town)[index]
 
 
 def source_in(village):
@@ -89,8 +91,8 @@ def documents_dir(app, tmp_path, monkeypatch):
 
 
 def test_a_new_source_goes_to_the_village_of_its_point(client, auth):
-    county = grid_services.grid_by_code(CHANGJI)
-    village = grid_services.children(grid_services.grid_by_code(TOWN))[3]
+    county = grid_queries.grid_by_code(CHANGJI)
+    village = grid_queries.children(grid_queries.grid_by_code(TOWN))[3]
     lon, lat = point_in(village)
     auth.login("changji")
     assert client.get(f"/sources/new?county={county.id}").status_code == 200
@@ -117,7 +119,7 @@ def test_a_new_source_goes_to_the_village_of_its_point(client, auth):
 
 
 def test_a_source_without_a_location_stays_with_the_county(client, auth):
-    county = grid_services.grid_by_code(CHANGJI)
+    county = grid_queries.grid_by_code(CHANGJI)
     auth.login("changji")
     response = post(
         client, f"/sources/new?county={county.id}", name="无位置砖厂", kind="industrial"
@@ -146,7 +148,7 @@ def test_a_source_without_a_location_stays_with_the_county(client, auth):
     ],
 )
 def test_bad_new_sources_are_refused_with_the_form_kept(client, auth, form, message):
-    county = grid_services.grid_by_code(CHANGJI)
+    county = grid_queries.grid_by_code(CHANGJI)
     lon, lat = point_in(village_of(MULEI))  # a point in another county
     form = {"lat": f"{lat:.6f}", "lon": f"{lon:.6f}", **form}
     before = count(Source)
@@ -190,7 +192,7 @@ def test_editing_the_particulars(client, auth):
 
 def test_moving_to_another_village_of_the_county(client, auth):
     source = source_in(cun_village())
-    other = grid_services.children(grid_services.grid_by_code(TOWN))[5]
+    other = grid_queries.children(grid_queries.grid_by_code(TOWN))[5]
     auth.login("changji")
     english(client)
     response = post(client, f"/sources/{source.id}/move", village=str(other.id), note="重新划分")
@@ -216,7 +218,7 @@ def test_changing_the_status_keeps_the_history(client, auth):
     source = source_in(village)
     auth.login("changji")
     english(client)
-    day = grid_services.local_today() - timedelta(days=3)
+    day = local_today() - timedelta(days=3)
     response = post(
         client,
         f"/sources/{source.id}/status",
@@ -231,7 +233,7 @@ def test_changing_the_status_keeps_the_history(client, auth):
         sa.select(SourceChange).where(SourceChange.source_id == source.id)
     ).all()
     assert (change.status, change.effective_on, change.note) == ("relocated", day, "搬入园区")
-    assert source.id not in {p["id"] for p in services.source_points(village)}
+    assert source.id not in {p["id"] for p in source_queries.source_points(village)}
     page = text_of(client.get(f"/sources/{source.id}"))
     assert "Relocated" in page and "搬入园区" in page
 
@@ -245,7 +247,7 @@ def test_recording_a_survey(client, auth):
     source = source_in(cun_village())
     auth.login("changji")
     english(client)
-    today = grid_services.local_today()
+    today = local_today()
     response = post(
         client, f"/sources/{source.id}/survey", surveyed_on=today.isoformat(), note="正常"
     )
@@ -323,7 +325,7 @@ def _posts(source_id, village_id):
 def test_a_village_supervisor_may_look_but_not_change(client, auth):
     village = cun_village()
     source = source_in(village)
-    county = grid_services.grid_by_code(CHANGJI)
+    county = grid_queries.grid_by_code(CHANGJI)
     auth.login("cun")
     assert client.get(f"/sources/{source.id}").status_code == 200
     assert 'method="post" action="/sources/' not in client.get(f"/sources/{source.id}").text
@@ -340,7 +342,7 @@ def test_a_village_supervisor_may_look_but_not_change(client, auth):
 
 
 def test_the_county_heads_see_the_ledger_but_the_office_keeps_it(client, auth):
-    county = grid_services.grid_by_code(CHANGJI)
+    county = grid_queries.grid_by_code(CHANGJI)
     village = cun_village()
     source = source_in(village)
     head = db.session.scalar(
@@ -360,7 +362,7 @@ def test_the_county_heads_see_the_ledger_but_the_office_keeps_it(client, auth):
 
 def test_a_county_office_cannot_keep_another_countys_ledger(client, auth):
     village = village_of(MULEI)
-    mulei = grid_services.grid_by_code(MULEI)
+    mulei = grid_queries.grid_by_code(MULEI)
     lon, lat = point_in(village)
     source = services.create_source(
         mulei, services.SourceFields(name="木垒测试源", kind="other", lon=lon, lat=lat)
@@ -391,7 +393,7 @@ def test_anonymous_users_are_sent_to_log_in(client):
 
 
 def test_the_list_filters_and_pages(client, auth):
-    county = grid_services.grid_by_code(CHANGJI)
+    county = grid_queries.grid_by_code(CHANGJI)
     auth.login("changji")
     english(client)
     page = text_of(client.get("/sources/"))
@@ -536,7 +538,7 @@ def _csv(tmp_path, text):
 
 
 def test_importing_the_list(runner, tmp_path):
-    mulei = grid_services.grid_by_code(MULEI)
+    mulei = grid_queries.grid_by_code(MULEI)
     existing = db.session.scalar(
         sa.select(Source)
         .where(Source.county_id == mulei.id, Source.special_supervision.is_(False))
@@ -595,7 +597,7 @@ def test_demo_sources(db_session):
     }
     for sid, location, grid_id, county_id in sample:
         village = villages[grid_id]
-        area = grid_services.grid_shape(village)
+        area = grid_queries.grid_shape(village)
         assert area.contains(to_shape(location)), f"source {sid} lies outside {village.name}"
         assert village.ancestor_ids[1] == county_id
 
@@ -616,7 +618,7 @@ def test_demo_history_and_surveys_are_consistent(db_session):
             sa.select(SourceChange).where(SourceChange.source_id == source.id)
         )
         assert change.status == source.status and change.effective_on == source.status_since
-    today = grid_services.local_today()
+    today = local_today()
     surveyed = db.session.execute(
         sa.select(Source.last_surveyed_on, Source.county_id, Membership.role, Membership.grid_id)
         .join(Membership, Membership.user_id == Source.last_surveyed_by_id)

@@ -6,6 +6,8 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from extensions import alembic_include_object, db
+from patrol.models import visit_photo
+from tests import factories
 from tests.conftest import make_app
 
 
@@ -33,4 +35,38 @@ def test_downgrade_to_empty_and_upgrade_again(database):
         assert {"grid", "user_account", "membership"} <= set(
             sa.inspect(db.engine).get_table_names()
         )
+        db.engine.dispose()
+
+
+def _links():
+    visits = set(db.session.execute(sa.text("SELECT visit_id, photo_id FROM visit_photo")))
+    problems = set(
+        db.session.execute(sa.text("SELECT problem_id, photo_id, event_id FROM problem_photo"))
+    )
+    return {tuple(r) for r in visits}, {tuple(r) for r in problems}
+
+
+def test_photo_links_survive_going_back_to_the_columns_and_forward_again(database):
+    """0004 moved photo.visit_id / problem_id / event_id into link tables: going down and up
+    again keeps every link (the demo's problem photos, and a visit's photo made here)."""
+    application = make_app(database.clone())
+    with application.app_context():
+        world = factories.make_world()
+        patrol = factories.make_patrol(world, [factories.make_source(world)])
+        factories.make_photo(world, visit_photo, factories.visits_of(patrol)[0])
+        db.session.commit()
+        visits, problems = _links()
+        db.session.rollback()  # end the read: the migrations run on connections of their own
+        assert visits and problems and any(event for _p, _ph, event in problems)
+        downgrade(revision="0003_workflow")
+        columns = db.session.execute(
+            sa.text("SELECT id, visit_id, problem_id, event_id FROM photo")
+        ).all()
+        db.session.rollback()
+        assert {(v, pid) for pid, v, _p, _e in columns if v} == visits
+        assert {(p, pid, e) for pid, _v, p, e in columns if p} == problems
+        assert all(v or p for _pid, v, p, _e in columns)  # the rule came back too
+        upgrade()
+        assert _links() == (visits, problems)
+        db.session.remove()
         db.engine.dispose()

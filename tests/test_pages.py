@@ -7,8 +7,10 @@ import pytest
 import sqlalchemy as sa
 
 from extensions import db
-from grid import services
+from grid import queries, services
+from grid.errors import ServiceError
 from grid.models import ComplaintChannel, Grid, Membership, Role, User
+from grid.time import local_today
 from tests.conftest import csrf_token
 
 
@@ -26,8 +28,8 @@ def text_of(response):
 
 def short_village():
     """A demo village with only two supervisors (a deliberate shortfall)."""
-    root = services.root_grid()
-    for item in services.staffing_report(root, services.local_today()):
+    root = queries.root_grid()
+    for item in queries.staffing_report(root, local_today()):
         if any(f.code == "village_supervisors_short" for f in item.findings):
             return db.session.get(Grid, item.grid_id)
     raise AssertionError("the demo has no short village")
@@ -52,20 +54,20 @@ def test_county_list_has_its_own_warnings_only(client, auth):
     changji = grid_named("昌吉市")
     page = client.get(f"/grids/{changji.id}/staffing")
     assert page.status_code == 200
-    expected = services.staffing_report(changji, services.local_today())
+    expected = queries.staffing_report(changji, local_today())
     assert expected, "the demo gives 昌吉市 at least one warning"
     body = page.get_data(as_text=True)
     for item in expected:
         assert item.name in body
-    other = services.staffing_report(grid_named("木垒哈萨克自治县"), services.local_today())
+    other = queries.staffing_report(grid_named("木垒哈萨克自治县"), local_today())
     for item in other:
         assert item.name not in body
 
 
 def test_prefecture_list_counts_every_finding(client, auth):
     auth.login("zhou")
-    root = services.root_grid()
-    report = services.staffing_report(root, services.local_today())
+    root = queries.root_grid()
+    report = queries.staffing_report(root, local_today())
     total = sum(len(r.findings) for r in report)
     body = client.get(f"/grids/{root.id}/staffing").get_data(as_text=True)
     assert body.count('class="finding-') == total
@@ -92,14 +94,11 @@ def test_appointing_a_supervisor_clears_the_warning(client, auth):
         login="new-sup",
         role="supervisor",
         full_time="0",
-        started_on=services.local_today().isoformat(),
+        started_on=local_today().isoformat(),
     )
     assert response.status_code == 303
     db.session.expire_all()
-    codes = [
-        f.code
-        for f in services.staffing_of([village.id], services.local_today()).get(village.id, [])
-    ]
+    codes = [f.code for f in queries.staffing_of([village.id], local_today()).get(village.id, [])]
     assert "village_supervisors_short" not in codes
     assert "新监督员" in client.get(f"/grids/{village.id}").get_data(as_text=True)
 
@@ -126,14 +125,14 @@ def test_bad_posts_are_refused_and_change_nothing(client, auth, form, message):
 
 
 def test_a_sub_grid_head_must_cover_children(client, auth):
-    town = services.grid_by_code("652301101000")
+    town = queries.grid_by_code("652301101000")
     auth.login("admin")
     client.post("/lang", data={"lang": "en", "csrf_token": csrf_token(client, "/")})
     response = post(client, f"/people/appoint/{town.id}", login="cun", role="subhead")
     assert "at least one child grid" in client.get(response.headers["Location"]).get_data(
         as_text=True
     )
-    other = services.children(services.grid_by_code("652301102000"))[0]
+    other = queries.children(queries.grid_by_code("652301102000"))[0]
     response = post(
         client, f"/people/appoint/{town.id}", login="cun", role="subhead", covers=str(other.id)
     )
@@ -152,7 +151,7 @@ def test_ending_a_post_keeps_the_history(client, auth, db_session):
     auth.login("admin")
     cun = user_named("cun")
     membership = db.session.scalar(sa.select(Membership).where(Membership.user_id == cun.id))
-    last_day = services.local_today() - timedelta(days=1)
+    last_day = local_today() - timedelta(days=1)
     response = post(client, f"/people/posts/{membership.id}/end", last_day=last_day.isoformat())
     assert response.status_code == 303
     db.session.expire_all()
@@ -160,13 +159,11 @@ def test_ending_a_post_keeps_the_history(client, auth, db_session):
     assert membership.ended_on == last_day and membership.ended_by_id == user_named("admin").id
     # who held the post on a past day is still known (RULES §1 动态管理; monthly assessment)
     village = db.session.get(Grid, membership.grid_id)
-    then = {p.user_id for p in services.posts_in(Grid.id == village.id, last_day)}
-    now = {p.user_id for p in services.posts_in(Grid.id == village.id, services.local_today())}
+    then = {p.user_id for p in queries.posts_in(Grid.id == village.id, last_day)}
+    now = {p.user_id for p in queries.posts_in(Grid.id == village.id, local_today())}
     assert cun.id in then and cun.id not in now
     # ending it again is refused, and changes nothing
-    again = post(
-        client, f"/people/posts/{membership.id}/end", last_day=services.local_today().isoformat()
-    )
+    again = post(client, f"/people/posts/{membership.id}/end", last_day=local_today().isoformat())
     assert again.status_code == 303
     db.session.expire_all()
     assert db.session.get(Membership, membership.id).ended_on == last_day
@@ -194,8 +191,8 @@ def test_posts_cannot_overlap(db_session):
     cun = user_named("cun")
     membership = db.session.scalar(sa.select(Membership).where(Membership.user_id == cun.id))
     village = db.session.get(Grid, membership.grid_id)
-    with pytest.raises(services.ServiceError):
-        services.appoint(cun, village, Role.SUPERVISOR, services.local_today(), full_time=True)
+    with pytest.raises(ServiceError):
+        services.appoint(cun, village, Role.SUPERVISOR, local_today(), full_time=True)
 
 
 def test_a_future_post_does_not_count_yet(db_session):
@@ -205,12 +202,12 @@ def test_a_future_post_does_not_count_yet(db_session):
         newcomer,
         village,
         Role.SUPERVISOR,
-        services.local_today() + timedelta(days=10),
+        local_today() + timedelta(days=10),
         full_time=True,
     )
-    codes = [f.code for f in services.staffing_of([village.id], services.local_today())[village.id]]
+    codes = [f.code for f in queries.staffing_of([village.id], local_today())[village.id]]
     assert "village_supervisors_short" in codes
-    later = services.staffing_of([village.id], services.local_today() + timedelta(days=10))
+    later = queries.staffing_of([village.id], local_today() + timedelta(days=10))
     assert "village_supervisors_short" not in [f.code for f in later.get(village.id, [])]
 
 
@@ -292,9 +289,9 @@ def test_public_list_without_log_in(client):
     assert channel.contact in body and "12345" in body  # the prefecture's channel too
     cun = user_named("cun")
     assert cun.name in body and cun.office_phone in body and cun.mobile not in body
-    for township in services.children(changji, include_key=False):
+    for township in queries.children(changji, include_key=False):
         assert township.name in body
-    changed = services.last_changed(changji, services.local_today())
+    changed = queries.last_changed(changji, local_today())
     assert changed is not None and changed.isoformat() in body
 
 
@@ -317,10 +314,10 @@ def test_public_contact_as_configured(app, client, setting, shown, hidden):
 def test_public_list_tracks_changes(client, auth, db_session):
     changji = grid_named("昌吉市")
     user = services.create_user("late-head", "新网格长", "long-enough-1")
-    town = services.grid_by_code("652301101000")
-    services.appoint(user, town, Role.HEAD, services.local_today())
+    town = queries.grid_by_code("652301101000")
+    services.appoint(user, town, Role.HEAD, local_today())
     db.session.commit()
-    assert services.last_changed(changji, services.local_today()) == services.local_today()
+    assert queries.last_changed(changji, local_today()) == local_today()
     assert "新网格长" in client.get(f"/public/{changji.id}").get_data(as_text=True)
 
 
@@ -348,7 +345,7 @@ def test_withdrawn_channel_leaves_the_public_list(client, auth):
 
 
 def test_public_list_is_for_level_two_only(client):
-    assert client.get(f"/public/{services.grid_by_code('652301101000').id}").status_code == 404
+    assert client.get(f"/public/{queries.grid_by_code('652301101000').id}").status_code == 404
     assert client.get("/public/999999").status_code == 404
 
 
@@ -364,7 +361,7 @@ def test_geojson_for_a_county(client, auth):
     focus = [f for f in data["features"] if f["properties"]["focus"]]
     assert len(focus) == 1 and focus[0]["id"] == changji.id
     names = {f["properties"]["name"] for f in data["features"]}
-    assert {t.name for t in services.children(changji)} <= names
+    assert {t.name for t in queries.children(changji)} <= names
     etag = response.headers["ETag"]
     assert (
         client.get(
@@ -411,9 +408,9 @@ def test_locate_bad_input(client, auth, query):
 def test_home_page_counts(client, auth):
     auth.login("sangong")
     body = text_of(client.get("/"))
-    town = services.grid_by_code("652301101000")
+    town = queries.grid_by_code("652301101000")
     assert town.name in body
     assert re.search(
-        rf">\s*{len(services.children(town, include_key=False))}\s*<",
+        rf">\s*{len(queries.children(town, include_key=False))}\s*<",
         client.get("/").get_data(as_text=True),
     )

@@ -18,9 +18,9 @@ import pytest
 from PIL import Image, ImageFile
 from shapely.geometry import Polygon, box
 
-from patrol import photos
-from patrol.photos import Capture, Limits, PhotoRejected
-from patrol.storage import LocalStore, PhotoStore, photo_keys
+from evidence import photos
+from evidence.photos import Capture, Limits, PhotoRejected
+from evidence.storage import LocalStore, PhotoStore, photo_keys
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CAPTURED = datetime(2026, 11, 22, 11, 30, 5)  # UTC; 19:30:05 in Beijing

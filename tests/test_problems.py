@@ -12,17 +12,22 @@ import pytest
 import sqlalchemy as sa
 from flask import current_app
 
+from desk.queries import home_counts
+from evidence.services import photo_store
 from extensions import db
-from grid import services as grid_services
+from grid import audit
+from grid import queries as grid_queries
 from grid.access import load_identity
+from grid.chain import link_hash
 from grid.demo import point_in
-from grid.models import Membership, Role, User, membership_cover
-from grid.services import ServiceError, local_zone
+from grid.errors import Conflict, ServiceError
+from grid.models import Membership, Role, User, membership_cover, point
+from grid.time import local_today, local_zone, now_local, to_utc
 from notify.models import Notification
-from patrol import problems
-from patrol.escalation import Capacity, State
-from patrol.models import Photo, Problem, ProblemEvent
-from patrol.services import photo_store, point
+from problems import queries, services
+from problems.escalation import Capacity, State
+from problems.models import Problem, ProblemEvent, problem_photo
+from problems.services import event_content
 from tests import photo_corpus
 from tests.conftest import DEMO_PASSWORD, csrf_token
 
@@ -35,7 +40,7 @@ def person(username: str) -> User:
 
 def subhead() -> User:
     """The township's sub-grid head who covers the first village."""
-    town = grid_services.grid_by_code(TOWN)
+    town = grid_queries.grid_by_code(TOWN)
     return db.session.scalar(
         sa.select(User)
         .join(Membership, Membership.user_id == User.id)
@@ -46,7 +51,7 @@ def subhead() -> User:
 
 
 def village():
-    return grid_services.children(grid_services.grid_by_code(TOWN))[0]
+    return grid_queries.children(grid_queries.grid_by_code(TOWN))[0]
 
 
 def photo(seed: int = 1) -> bytes:
@@ -65,7 +70,7 @@ def report(now: datetime | None = None, **fields) -> Problem:
         "origin": "patrol",
         "reporter_id": person("cun").id,
         "grid_id": where.id,
-        "found_at": problems.to_utc(now) if now else datetime.now(),
+        "found_at": to_utc(now) if now else datetime.now(),
         "location": point(lon, lat),
         "category": "dust",
         "severity": "moderate",
@@ -75,18 +80,18 @@ def report(now: datetime | None = None, **fields) -> Problem:
     problem = Problem(**values)
     db.session.add(problem)
     db.session.flush()
-    problems.start(problem, State.VILLAGE, person("cun"), Capacity.VILLAGE, now=now)
+    services.start(problem, State.VILLAGE, person("cun"), Capacity.VILLAGE, now=now)
     return problem
 
 
 def act(problem: Problem, who: str | User, event: str, now: datetime | None = None, **fields):
     user = person(who) if isinstance(who, str) else who
-    action = problems.Act(event=event, version=problem.version, **fields)
-    return problems.act(problem, user, action, photo_store(), now=now)
+    action = services.Act(event=event, version=problem.version, **fields)
+    return services.act(problem, user, action, photo_store(), now=now)
 
 
 def due(days: int = 5) -> date:
-    return grid_services.local_today() + timedelta(days=days)
+    return local_today() + timedelta(days=days)
 
 
 def events(problem: Problem) -> list[str]:
@@ -113,7 +118,7 @@ def told(username: str, problem: Problem) -> list[str]:
 
 
 def in_inbox(username: str, problem: Problem) -> bool:
-    return problem.id in {p.id for p in problems.inbox(person(username).id)}
+    return problem.id in {p.id for p in queries.inbox(person(username).id)}
 
 
 # --- the loop through the services ---------------------------------------------------------------
@@ -154,12 +159,12 @@ def test_the_whole_loop(db_session):
         "submit",
         "recheck_pass",
     ]
-    photos = db.session.scalars(sa.select(Photo).where(Photo.problem_id == problem.id)).all()
-    assert len(photos) == 2 and all(p.event_id for p in photos)
-    assert problems.verify_chain([problem.id]) is None
-    month = (problems.to_utc(problems.now_local()) - timedelta(days=1),) * 1
+    photos = queries.problem_photos(problem.id)  # (photo, the step it came with)
+    assert len(photos) == 2 and all(event_id for _photo, event_id in photos)
+    assert audit.verify("problem", [problem.id])[0] is None
+    month = (to_utc(now_local()) - timedelta(days=1),) * 1
     first, last = month[0], month[0] + timedelta(days=2)
-    assert problems.failed_rechecks(problem.county_id, first, last) >= 1  # scoring item 6
+    assert queries.failed_rechecks(problem.county_id, first, last) >= 1  # scoring item 6
 
 
 def test_the_village_resolves_on_the_spot_with_an_after_photo(db_session):
@@ -207,8 +212,8 @@ def test_the_prefecture_sees_comments_and_orders_supervision(db_session):
 
 def test_a_public_complaint_waits_for_confirmation(db_session):
     lon, lat = point_in(village())
-    problem = problems.submit_complaint(
-        problems.Complaint(lon=lon, lat=lat, category="straw_burning", description="有人烧秸秆"),
+    problem = services.submit_complaint(
+        services.Complaint(lon=lon, lat=lat, category="straw_burning", description="有人烧秸秆"),
         photo_store(),
     )
     assert problem.grid_id == village().id and problem.priority == "low"
@@ -333,7 +338,9 @@ def test_the_buttons_offered_are_those_allowed(client):
 def snapshot(problem: Problem) -> tuple:
     db.session.expire_all()
     photos = db.session.scalar(
-        sa.select(sa.func.count(Photo.id)).where(Photo.problem_id == problem.id)
+        sa.select(sa.func.count(problem_photo.c.photo_id)).where(
+            problem_photo.c.problem_id == problem.id
+        )
     )
     notes = db.session.scalar(
         sa.select(sa.func.count(Notification.id)).where(
@@ -440,10 +447,10 @@ def test_county_deadline_across_national_day_and_lateness_recorded(db_session):
     problem = report(now=local(2025, 9, 29, 10))
     act(problem, "cun", "escalate", now=local(2025, 9, 29, 11))
     act(problem, "sangong", "approve", now=local(2025, 9, 30, 15))
-    assert problem.deadline_at == problems.to_utc(local(2025, 10, 9, 15))
-    assert problems.check_deadlines(now=problems.to_utc(local(2025, 10, 9, 14, 59))) == 0
-    assert problems.check_deadlines(now=problems.to_utc(local(2025, 10, 9, 15, 1))) >= 1
-    assert problems.check_deadlines(now=problems.to_utc(local(2025, 10, 9, 16))) == 0  # once
+    assert problem.deadline_at == to_utc(local(2025, 10, 9, 15))
+    assert services.check_deadlines(now=to_utc(local(2025, 10, 9, 14, 59))) == 0
+    assert services.check_deadlines(now=to_utc(local(2025, 10, 9, 15, 1))) >= 1
+    assert services.check_deadlines(now=to_utc(local(2025, 10, 9, 16))) == 0  # once
     assert events(problem)[-1] == "deadline_missed"
     assert "problem.overdue" in told("changji", problem)
     act(
@@ -461,9 +468,9 @@ def test_county_deadline_across_national_day_and_lateness_recorded(db_session):
         .limit(1)
     )
     assert last.data["late"] and last.data["late_state"] == "county"
-    october = (problems.to_utc(local(2025, 10, 1)), problems.to_utc(local(2025, 11, 1)))
-    assert problems.late_assignments(problem.county_id, *october) >= 1
-    assert problems.verify_chain([problem.id]) is None
+    october = (to_utc(local(2025, 10, 1)), to_utc(local(2025, 11, 1)))
+    assert queries.late_assignments(problem.county_id, *october) >= 1
+    assert audit.verify("problem", [problem.id])[0] is None
 
 
 def test_an_adjusted_working_saturday_counts(db_session):
@@ -472,13 +479,13 @@ def test_an_adjusted_working_saturday_counts(db_session):
     problem = report(now=local(2025, 10, 10, 9))
     act(problem, "cun", "escalate", now=local(2025, 10, 10, 10))
     act(problem, "sangong", "approve", now=local(2025, 10, 10, 16))
-    assert problem.deadline_at == problems.to_utc(local(2025, 10, 11, 16))
+    assert problem.deadline_at == to_utc(local(2025, 10, 11, 16))
 
 
 def test_the_township_has_24_clock_hours(db_session):
     problem = report(now=local(2025, 9, 30, 18))
     act(problem, "cun", "escalate", now=local(2025, 9, 30, 18, 30))
-    assert problem.deadline_at == problems.to_utc(local(2025, 10, 1, 18, 30))
+    assert problem.deadline_at == to_utc(local(2025, 10, 1, 18, 30))
 
 
 def test_overdue_problems_are_marked_on_lists(client):
@@ -534,7 +541,9 @@ def test_audit_verify_catches_a_rehashed_row_and_a_deleted_one(runner):
     rows = chain(problem)
     forged = rows[1]
     forged.comment = "伪造"
-    forged.hash = problems.event_hash(forged)  # consistent in itself: the next link breaks
+    forged.hash = link_hash(
+        event_content(forged), forged.prev_hash
+    )  # consistent in itself: the next link breaks
     db.session.flush()
     result = runner.invoke(args=["audit", "verify", "--problem", str(problem.id)])
     assert result.exit_code == 1 and f"event #{rows[2].seq}" in result.output
@@ -591,13 +600,13 @@ def test_two_approvals_at_once_one_wins(live_app):
         with live_app.app_context():
             problem = db.session.get(Problem, problem_id)
             user = db.session.get(User, user_id)
-            action = problems.Act(event="approve", version=problem.version)
+            action = services.Act(event="approve", version=problem.version)
             barrier.wait()
             try:
-                problems.act(problem, user, action, photo_store())
+                services.act(problem, user, action, photo_store())
                 db.session.commit()
                 outcomes.append("won")
-            except problems.Conflict as exc:
+            except Conflict as exc:
                 db.session.rollback()
                 assert "他人" in str(exc)
                 outcomes.append("lost")
@@ -614,7 +623,7 @@ def test_two_approvals_at_once_one_wins(live_app):
         problem = db.session.get(Problem, problem_id)
         assert problem.state == "county" and problem.version == version + 1
         assert events(problem).count("approve") == 1
-        assert problems.verify_chain([problem_id]) is None
+        assert audit.verify("problem", [problem_id])[0] is None
 
 
 def test_two_clients_approving_at_once_one_wins(live_app):
@@ -657,10 +666,10 @@ def test_two_clients_approving_at_once_one_wins(live_app):
 
 def test_the_home_page_counts_what_waits(client):
     login(client, person("sangong"))
-    before = problems.inbox_count(person("sangong").id)
+    before = queries.inbox_count(person("sangong").id)
     problem = report()
     act(problem, "cun", "escalate")
-    assert problems.inbox_count(person("sangong").id) == before + 1
+    assert queries.inbox_count(person("sangong").id) == before + 1
     page = client.get("/").get_data(as_text=True)
     assert str(before + 1) in page and "/problems/inbox" in page
     fragment = client.get("/problems/inbox", headers={"HX-Request": "true"})
@@ -673,7 +682,7 @@ def test_the_inbox_puts_the_most_pressing_first(db_session):
     act(late, "cun", "escalate", now=local(2025, 9, 29, 11))
     fresh = report()
     act(fresh, "cun", "escalate")
-    ids = [p.id for p in problems.inbox(person("sangong").id)]
+    ids = [p.id for p in queries.inbox(person("sangong").id)]
     assert ids.index(late.id) < ids.index(fresh.id)
 
 
@@ -720,8 +729,7 @@ def test_anyone_may_complain_and_it_reaches_the_village(client):
     assert problem.complainant_contact == "13800000000"
     assert str(problem.id) in response.get_data(as_text=True)
     assert village().name in response.get_data(as_text=True)
-    assert db.session.scalar(sa.select(sa.func.count(Photo.id)).where(
-        Photo.problem_id == problem.id)) == 1  # fmt: skip
+    assert len(queries.problem_photos(problem.id)) == 1
     assert "problem.submitted" in told("cun", problem)
 
 
@@ -775,8 +783,8 @@ def test_a_county_office_enters_a_problem_at_its_level(client):
 
 def test_an_office_cannot_enter_a_problem_outside_its_area(client):
     login(client, person("changji"))
-    other = grid_services.children(
-        grid_services.children(grid_services.grid_by_code("652328000000"), include_key=False)[0]
+    other = grid_queries.children(
+        grid_queries.children(grid_queries.grid_by_code("652328000000"), include_key=False)[0]
     )[0]
     lon, lat = point_in(other)
     before = db.session.scalar(sa.select(sa.func.count(Problem.id)))
@@ -800,7 +808,7 @@ def test_an_office_cannot_enter_a_problem_outside_its_area(client):
 
 def county_subhead() -> User | None:
     """A sub-grid head of 昌吉市 who covers 三工镇."""
-    town = grid_services.grid_by_code(TOWN)
+    town = grid_queries.grid_by_code(TOWN)
     return db.session.scalar(
         sa.select(User)
         .join(Membership, Membership.user_id == User.id)
@@ -817,10 +825,10 @@ def county_subhead() -> User | None:
 
 def counts_agree(user: User) -> int:
     """The inbox, its count and the home page's count say the same; returns it."""
-    items = problems.inbox(user.id)
-    posts = load_identity(user.id, grid_services.local_today())[1].posts
-    assert problems.inbox_count(user.id) == len(items)
-    assert problems.desk_counts(user.id, posts)[0] == len(items)
+    items = queries.inbox(user.id)
+    posts = load_identity(user.id, local_today())[1].posts
+    assert queries.inbox_count(user.id) == len(items)
+    assert {e.endpoint: n for e, n in home_counts(user.id, posts)}["problems.inbox"] == len(items)
     return len(items)
 
 

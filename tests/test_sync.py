@@ -12,11 +12,16 @@ import sqlalchemy as sa
 from PIL import ExifTags, Image
 from PIL.TiffImagePlugin import IFDRational
 
+from evidence.models import Photo
 from extensions import db
-from grid import services as grid_services
+from grid import queries as grid_queries
 from grid.demo import point_in
 from grid.models import Grid, Membership, Role, User
-from patrol.models import Patrol, Photo, Problem, RoutePoint, Source, SyncReceipt, Visit
+from grid.time import local_zone
+from patrol.models import Patrol, RoutePoint, Visit
+from problems.models import Problem
+from sources.models import Source
+from sync.models import SyncReceipt
 
 BOOT = str(uuid.uuid4())
 
@@ -223,7 +228,7 @@ def test_route_keeps_points_25_m_apart_at_possible_speeds(cun, phone):
 )
 def test_bad_items_are_refused_alone(cun, phone, mutate, code):
     user, village, sources = cun
-    other = grid_services.grid_by_code("652328000000")
+    other = grid_queries.grid_by_code("652328000000")
     good = item("patrol.start", {"grid_id": village.id})
     bad = item("patrol.start", {"grid_id": village.id})
     mutate(bad, {"other": other.id})
@@ -343,7 +348,7 @@ def _visit(cun, phone):
 
 def test_photo_once_with_facts_and_no_flags(cun, phone, app):
     visit, (lon, lat) = _visit(cun, phone)
-    local_now = datetime.now(grid_services.local_zone()).replace(tzinfo=None)
+    local_now = datetime.now(local_zone()).replace(tzinfo=None)
     data = jpeg(lon, lat, taken=local_now)
     client_id = str(uuid.uuid4())
     first = phone.photo("visit", visit["client_id"], data, client_id=client_id, fix=(lon, lat))

@@ -1,0 +1,60 @@
+"""The words for the workflow's codes (states, steps, capacities, origins), in the user's
+language."""
+
+from i18n import N_
+from i18n.language import label
+
+STATES = {
+    "submitted": N_("Complaint to confirm"),
+    "village": N_("At the village"),
+    "returned": N_("Sent back to the village"),
+    "township": N_("Waiting for the township"),
+    "county": N_("Waiting for the county to assign"),
+    "prefecture": N_("Referred to the prefecture"),
+    "rectifying": N_("Being rectified"),
+    "rechecking": N_("Waiting for re-check"),
+    "resolved": N_("Resolved"),
+    "closed": N_("Rectified and closed"),
+    "dismissed": N_("Dismissed"),
+}
+EVENTS = {  # what the buttons and the timeline say
+    "report": N_("Reported"),
+    "confirm": N_("Confirm the complaint"),
+    "dismiss": N_("Dismiss the complaint"),
+    "resolve": N_("Resolve here"),
+    "escalate": N_("Send up to the township"),
+    "send_back": N_("Send back to the village"),
+    "approve": N_("Approve: send up to the county"),
+    "assign": N_("Assign for rectification (交办)"),
+    "joint": N_("Joint enforcement"),
+    "refer": N_("Refer to the prefecture"),
+    "submit": N_("Submit the rectification"),
+    "recheck_pass": N_("Re-check: passed"),
+    "recheck_fail": N_("Re-check: not passed"),
+    "comment": N_("Comment"),
+    "supervise": N_("Order supervision (督办)"),
+    "deadline_missed": N_("Deadline missed"),
+}
+CAPACITIES = {
+    "village": N_("village"),
+    "township": N_("township"),
+    "county": N_("county"),
+    "prefecture": N_("prefecture"),
+    "assignee": N_("assignee"),
+    "reporter": N_("reporter"),
+}
+ORIGINS = {
+    "patrol": N_("patrol"),
+    "complaint": N_("public complaint"),
+    "office": N_("office"),
+    "alert": N_("alert"),
+}
+
+
+def register(app) -> None:
+    app.jinja_env.filters.update(
+        state_label=label(STATES),
+        event_label=label(EVENTS),
+        capacity_label=lambda code: label(CAPACITIES)(code) if code else "",
+        origin_label=label(ORIGINS),
+    )

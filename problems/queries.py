@@ -1,0 +1,434 @@
+"""What pages and other domains read of the problems: who someone is for a problem, inboxes and
+their counts, the facts the monthly assessment counts, upper-level findings and their matches."""
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from geoalchemy2.shape import to_shape
+
+from evidence.models import Photo
+from extensions import db
+from grid.models import Grid, Membership, Role, active_on_clause, membership_cover
+from grid.queries import covers_of
+from grid.time import local_today, local_zone
+from problems import escalation, findings
+from problems.escalation import Capacity, Event, State
+from problems.findings import MISSED
+from problems.models import Problem, ProblemEvent, UpperFinding, finding_match, problem_photo
+from problems.settings import match_settings, recheck_by
+
+
+@dataclass(frozen=True)
+class Place:
+    """The grids a problem belongs to: its village, township, county and the root."""
+
+    village: int
+    township: int | None
+    county: int | None
+    root: int
+
+    @classmethod
+    def of(cls, problem: Problem) -> "Place":
+        path = db.session.scalar(sa.select(Grid.path).where(Grid.id == problem.grid_id))
+        ids = [int(p) for p in path.strip("/").split("/")]
+        return cls(
+            village=ids[-1],
+            township=ids[-2] if len(ids) >= 3 else None,
+            county=ids[1] if len(ids) >= 2 else None,
+            root=ids[0],
+        )
+
+
+def capacities(user_id: int, problem: Problem, day: date | None = None) -> frozenset[Capacity]:
+    """What a person is for this problem, from the posts they hold today."""
+    place = Place.of(problem)
+    day = day or local_today()
+    rows = db.session.execute(
+        sa.select(Membership.id, Membership.role, Membership.grid_id).where(
+            Membership.user_id == user_id,
+            active_on_clause(day),
+            Membership.grid_id.in_(
+                [g for g in (place.village, place.township, place.county, place.root) if g]
+            ),
+        )
+    ).all()
+    covers = covers_of(m for m, role, _g in rows if role == Role.SUBHEAD)
+    found = set()
+    for mid, role, grid_id in rows:
+        covered = covers.get(mid, frozenset())
+        if grid_id == place.village and role in (Role.SUPERVISOR, Role.HEAD):
+            found.add(Capacity.VILLAGE)
+        if grid_id == place.township and (
+            role == Role.HEAD or (role == Role.SUBHEAD and place.village in covered)
+        ):
+            found.add(Capacity.TOWNSHIP)
+        if grid_id == place.county and (
+            role in (Role.OFFICE, Role.HEAD) or (role == Role.SUBHEAD and place.township in covered)
+        ):
+            found.add(Capacity.COUNTY)
+        if grid_id == place.root and role in (Role.OFFICE, Role.HEAD):
+            found.add(Capacity.PREFECTURE)
+    if problem.assignee_user_id == user_id:
+        found.add(Capacity.ASSIGNEE)
+    if problem.reporter_id == user_id:
+        found.add(Capacity.REPORTER)
+    return frozenset(found)
+
+
+def people_with(capacity: Capacity, problem: Problem, day: date | None = None) -> set[int]:
+    """Who holds `capacity` for this problem today (to tell them it waits for them)."""
+    place = Place.of(problem)
+    day = day or local_today()
+    if capacity == Capacity.ASSIGNEE:
+        return {problem.assignee_user_id} if problem.assignee_user_id else set()
+    if capacity == Capacity.REPORTER:
+        return {problem.reporter_id} if problem.reporter_id else set()
+    grid_id, roles, covered = {
+        Capacity.VILLAGE: (place.village, (Role.SUPERVISOR, Role.HEAD), None),
+        Capacity.TOWNSHIP: (place.township, (Role.HEAD,), place.village),
+        Capacity.COUNTY: (place.county, (Role.OFFICE, Role.HEAD), place.township),
+        Capacity.PREFECTURE: (place.root, (Role.OFFICE, Role.HEAD), None),
+    }[capacity]
+    if grid_id is None:
+        return set()
+    users = set(
+        db.session.scalars(
+            sa.select(Membership.user_id).where(
+                Membership.grid_id == grid_id, Membership.role.in_(roles), active_on_clause(day)
+            )
+        )
+    )
+    if covered is not None:
+        users |= set(
+            db.session.scalars(
+                sa.select(Membership.user_id)
+                .join(membership_cover, membership_cover.c.membership_id == Membership.id)
+                .where(
+                    Membership.grid_id == grid_id,
+                    Membership.role == Role.SUBHEAD,
+                    membership_cover.c.grid_id == covered,
+                    active_on_clause(day),
+                )
+            )
+        )
+    return users
+
+
+Shape = tuple[tuple[str, int], ...]  # (kind of grids held, how many), and flags with 0
+
+
+def _inbox_params(user_id: int, posts: Sequence[Any] | None) -> tuple[Shape, dict]:
+    """What a person holds, for their inbox: the statement's shape (which parts it needs) and
+    its parameters. `posts` are the person's posts today as grid.access.Post (the request has
+    them already); without them they are read here."""
+    if posts is None:
+        rows = db.session.execute(
+            sa.select(Membership.id, Membership.role, Membership.grid_id, Grid.level)
+            .join(Grid, Grid.id == Membership.grid_id)
+            .where(Membership.user_id == user_id, active_on_clause(local_today()))
+        ).all()
+    else:
+        rows = [(p.membership_id, p.role, p.grid_id, p.grid_level) for p in posts]
+    covers = covers_of(m for m, role, _g, _l in rows if role == Role.SUBHEAD)
+    held: dict[str, set[int]] = {
+        "villages": set(),
+        "townships": set(),
+        "covered_villages": set(),
+        "counties": set(),
+        "covered_townships": set(),
+    }
+    flags = set()
+    for mid, role, grid_id, level in rows:
+        if level == 4 and role in (Role.SUPERVISOR, Role.HEAD):
+            held["villages"].add(grid_id)
+        elif level == 3 and role == Role.HEAD:
+            held["townships"].add(grid_id)
+        elif level == 3 and role == Role.SUBHEAD:
+            held["covered_villages"] |= covers.get(mid, frozenset())
+        elif level == 2 and role in (Role.OFFICE, Role.HEAD):
+            held["counties"].add(grid_id)
+        elif level == 2 and role == Role.SUBHEAD:
+            held["covered_townships"] |= covers.get(mid, frozenset())
+        elif level == 1 and role in (Role.OFFICE, Role.HEAD):
+            flags.add("prefecture")
+    if recheck_by() == escalation.RecheckBy.REPORTER:
+        flags.add("reporter_rechecks")
+    # One parameter per grid, not an expanding IN: the statement then compiles once per shape
+    # and is reused as it is (an expanding list is re-rendered on every execution).
+    shape = tuple((name, len(ids)) for name, ids in sorted(held.items()) if ids)
+    params: dict[str, Any] = {
+        f"{name}_{i}": grid_id
+        for name, ids in held.items()
+        for i, grid_id in enumerate(sorted(ids))
+    }
+    params["user_id"] = user_id
+    return shape + tuple((flag, 0) for flag in sorted(flags)), params
+
+
+@functools.lru_cache(maxsize=128)
+def _inbox_statement(shape: Shape) -> sa.Select | sa.CompoundSelect:
+    """The ids of the open problems waiting for a person who holds `shape`.
+
+    A UNION of one select per kind of post, each answered from an index (by village, by
+    township, by county and state, by assignee): an OR over all of them would scan every
+    problem, and the home page asks this on every visit. Built once per shape; the grids and
+    the person are parameters."""
+    has = dict(shape)
+
+    def ids(name: str) -> list[sa.BindParameter]:
+        return [sa.bindparam(f"{name}_{i}") for i in range(has[name])]
+
+    def problems_where(*conditions) -> sa.Select:
+        return sa.select(Problem.id).where(*conditions)
+
+    def under_townships(name: str, *conditions) -> sa.Select:
+        return (
+            sa.select(Problem.id)
+            .join(Grid, Grid.id == Problem.grid_id)
+            .where(Grid.parent_id.in_(ids(name)), *conditions)
+        )
+
+    def county_side(*conditions) -> list[sa.Select]:
+        found = []
+        if "counties" in has:
+            found.append(problems_where(Problem.county_id.in_(ids("counties")), *conditions))
+        if "covered_townships" in has:
+            found.append(under_townships("covered_townships", *conditions))
+        return found
+
+    S = State
+    me = sa.bindparam("user_id")
+    parts = [problems_where(Problem.state == S.RECTIFYING, Problem.assignee_user_id == me)]
+    if "villages" in has:
+        parts.append(
+            problems_where(
+                Problem.grid_id.in_(ids("villages")),
+                sa.or_(*(Problem.state == s for s in (S.SUBMITTED, S.VILLAGE, S.RETURNED))),
+            )
+        )
+    township_states = sa.or_(Problem.state == S.SUBMITTED, Problem.state == S.TOWNSHIP)
+    if "townships" in has:
+        parts.append(under_townships("townships", township_states))
+    if "covered_villages" in has:
+        parts.append(problems_where(Problem.grid_id.in_(ids("covered_villages")), township_states))
+    parts += county_side(Problem.state == S.COUNTY)
+    parts += county_side(Problem.state == S.RECTIFYING, Problem.assignee_user_id.is_(None))
+    if "reporter_rechecks" in has:
+        parts.append(problems_where(Problem.state == S.RECHECKING, Problem.reporter_id == me))
+    else:
+        parts += county_side(Problem.state == S.RECHECKING)
+    if "prefecture" in has:
+        parts.append(problems_where(Problem.state == S.PREFECTURE))
+    return sa.union(*parts) if len(parts) > 1 else parts[0]
+
+
+def inbox(user_id: int, limit: int = 200) -> list[Problem]:
+    """What waits for this person, the most pressing deadline first, overdue on top."""
+    shape, params = _inbox_params(user_id, None)
+    return list(
+        db.session.scalars(
+            sa.select(Problem)
+            .where(Problem.id.in_(_inbox_statement(shape)))
+            .order_by(Problem.deadline_at.is_(None), Problem.deadline_at, Problem.id.desc())
+            .limit(limit),
+            params,
+        )
+    )
+
+
+def _count_of(ids: sa.Select | sa.CompoundSelect) -> sa.Select:
+    return sa.select(sa.func.count()).select_from(ids.subquery())
+
+
+def inbox_count(user_id: int) -> int:
+    shape, params = _inbox_params(user_id, None)
+    return db.session.scalar(_count_of(_inbox_statement(shape)), params) or 0
+
+
+# The home page's count of what waits for me (grid.registry.HOME_COUNTS): the same statement
+# as the inbox, counted, with the inbox's parameters.
+
+
+def inbox_home_count(user_id: int, posts: Sequence[Any]) -> tuple[Shape, dict[str, Any]]:
+    """The form of this person's inbox statement and its parameters; `posts` are the person's
+    posts today, which the request has already read."""
+    return _inbox_params(user_id, posts)
+
+
+@functools.lru_cache(maxsize=128)
+def inbox_count_statement(shape: Shape) -> sa.ScalarSelect:
+    return _count_of(_inbox_statement(shape)).scalar_subquery()
+
+
+def late_assignments(county_id: int, first: datetime, last: datetime) -> int:
+    """Problems of a county whose assignment (交办) came late or never came in time within
+    [first, last) UTC (scoring item 5)."""
+    rows = db.session.execute(
+        sa.select(ProblemEvent.problem_id, ProblemEvent.event, ProblemEvent.data)
+        .join(Problem, Problem.id == ProblemEvent.problem_id)
+        .where(Problem.county_id == county_id, ProblemEvent.at >= first, ProblemEvent.at < last)
+    ).all()
+    late = set()
+    for problem_id, event, data in rows:
+        data = data or {}
+        if event == "deadline_missed" and data.get("state") == State.COUNTY:
+            late.add(problem_id)
+        if data.get("late") and data.get("late_state") == State.COUNTY:
+            late.add(problem_id)
+    return len(late)
+
+
+def failed_rechecks(county_id: int, first: datetime, last: datetime) -> int:
+    """Re-checks that failed within [first, last) UTC (scoring item 6)."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(ProblemEvent.id))
+            .join(Problem, Problem.id == ProblemEvent.problem_id)
+            .where(
+                Problem.county_id == county_id,
+                ProblemEvent.event == Event.RECHECK_FAIL,
+                ProblemEvent.at >= first,
+                ProblemEvent.at < last,
+            )
+        )
+        or 0
+    )
+
+
+def candidates_for(finding: UpperFinding) -> list[tuple[findings.Candidate, Problem]]:
+    """The county's reports of the finding's category in the window (one indexed query), then
+    the pure matching on distance and local day."""
+    distance_m, days = match_settings()
+    zone = local_zone()
+    start, end = findings.window_utc(finding.found_on, days, zone)
+    rows = db.session.execute(
+        sa.select(
+            Problem.id,
+            Problem.category,
+            sa.func.ST_X(Problem.location),
+            sa.func.ST_Y(Problem.location),
+            Problem.found_at,
+        ).where(
+            Problem.county_id == finding.county_id,
+            Problem.category == finding.category,
+            Problem.found_at >= start,
+            Problem.found_at < end,
+        )
+    ).all()
+    facts = [findings.ProblemFacts(*row) for row in rows]
+    here = to_shape(finding.location) if finding.location is not None else None
+    matched = findings.candidates(
+        findings.FindingFacts(
+            finding.category,
+            here.x if here else None,
+            here.y if here else None,
+            finding.found_on,
+            zone,
+        ),
+        facts,
+        distance_m,
+        days,
+    )
+    if not matched:
+        return []
+    problems = {
+        p.id: p
+        for p in db.session.scalars(
+            sa.select(Problem).where(Problem.id.in_([c.problem_id for c in matched]))
+        )
+    }
+    return [(c, problems[c.problem_id]) for c in matched]
+
+
+def linked_problems(finding: UpperFinding) -> list[Problem]:
+    """The reports confirmed as the finding's problem."""
+    return list(
+        db.session.scalars(
+            sa.select(Problem)
+            .join(finding_match, finding_match.c.problem_id == Problem.id)
+            .where(finding_match.c.finding_id == finding.id)
+            .order_by(Problem.found_at, Problem.id)
+        )
+    )
+
+
+def month_bounds(year: int, month: int) -> tuple[date, date]:
+    """The first day of the month and of the next."""
+    return date(year, month, 1), date(year + month // 12, month % 12 + 1, 1)
+
+
+def missed_counts(year: int, month: int) -> dict[int, int]:
+    """Findings decided "missed by the grid", per county, by the month they were found in
+    (scoring item 4's n4; RULES §5). Counties without one are absent."""
+    first, after = month_bounds(year, month)
+    rows = db.session.execute(
+        sa.select(UpperFinding.county_id, sa.func.count(UpperFinding.id))
+        .where(
+            UpperFinding.decision == MISSED,
+            UpperFinding.found_on >= first,
+            UpperFinding.found_on < after,
+        )
+        .group_by(UpperFinding.county_id)
+    ).all()
+    return {county_id: n for county_id, n in rows}
+
+
+def prefecture_missed_total(year: int, month: int) -> int:
+    """The prefecture's missed findings in a month: the denominator of the share-of-problems
+    rule (RULES §5; a share is 0 when this is 0)."""
+    first, after = month_bounds(year, month)
+    return db.session.scalar(
+        sa.select(sa.func.count(UpperFinding.id)).where(
+            UpperFinding.decision == MISSED,
+            UpperFinding.found_on >= first,
+            UpperFinding.found_on < after,
+        )
+    )
+
+
+# --- a problem's photos, and what other domains' pages show of the problems ---------------------
+
+
+def problem_photos(problem_id: int) -> list[tuple[Photo, int | None]]:
+    """The problem's photos and the step each came with (None: with the report), in order."""
+    rows = db.session.execute(
+        sa.select(Photo, problem_photo.c.event_id)
+        .join(problem_photo, problem_photo.c.photo_id == Photo.id)
+        .where(problem_photo.c.problem_id == problem_id)
+        .order_by(Photo.captured_at, Photo.id)
+    )
+    return [(photo, event_id) for photo, event_id in rows]
+
+
+RECENT = 20  # problems shown in a source's dossier
+
+
+def source_problems(source) -> dict[str, Any]:
+    """The latest problems found at a source (a section of its dossier)."""
+    problems = db.session.scalars(
+        sa.select(Problem)
+        .where(Problem.source_id == source.id)
+        .order_by(Problem.found_at.desc(), Problem.id.desc())
+        .limit(RECENT)
+    ).all()
+    return {"problems": problems}
+
+
+def patrol_problems(patrol) -> dict[str, Any]:
+    """The problems found on a patrol and their photos (a section of the patrol's page)."""
+    problems = list(
+        db.session.scalars(
+            sa.select(Problem).where(Problem.patrol_id == patrol.id).order_by(Problem.found_at)
+        )
+    )
+    photos = db.session.scalars(
+        sa.select(Photo)
+        .join(problem_photo, problem_photo.c.photo_id == Photo.id)
+        .where(problem_photo.c.problem_id.in_([p.id for p in problems] or [-1]))
+        .order_by(Photo.captured_at, Photo.id)
+    ).all()
+    return {"problems": problems, "photos": photos}
