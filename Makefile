@@ -59,10 +59,12 @@ format: $(VENV)/.requirements-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Benchmarks (not part of make test): writes docs/benchmarks.md.
+# Benchmarks (not part of make test): writes docs/benchmarks.md. With BEFORE=<git revision>,
+# the home page, the sync, the photos and the problems are measured against that code too.
 bench: $(VENV)/.requirements-dev translations
 	scripts/system-packages.sh bench
-	GRIDPATROL_TEST_POSTGRES=$$(scripts/test-postgres.sh) $(BIN)/python -m bench
+	GRIDPATROL_TEST_POSTGRES=$$(scripts/test-postgres.sh) GRIDPATROL_BENCH_BEFORE=$(BEFORE) \
+		$(BIN)/python -m bench $(BENCH)
 
 extract-messages: $(VENV)/.requirements
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k N_ -o translations/messages.pot --no-location --sort-output -w 100 .

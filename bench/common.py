@@ -234,8 +234,8 @@ class CpuMeter:
 # --- the demo database ------------------------------------------------------------------------
 
 
-def _run(args: Sequence[str], env: dict[str, str], what: str) -> None:
-    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
+def _run(args: Sequence[str], env: dict[str, str], what: str, cwd: Path = ROOT) -> None:
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{what} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
 
@@ -247,35 +247,84 @@ class Context:
     `sqlite_url` is a SpatiaLite file in a temporary folder; `postgis_url` a database on the
     server named by GRIDPATROL_TEST_POSTGRES (None when it is unset). Both are migrated and hold
     the demo (`flask demo load`).
+
+    With GRIDPATROL_BENCH_BEFORE set to a git revision (`make bench BEFORE=rev`), `before_root`
+    is a checkout of that revision and `before_sqlite_url` its own demo database, so that the
+    benchmarks measure the code before a change side by side with the code after it.
     """
 
     postgres_admin_url: str | None = None
+    before_rev: str | None = None
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
     tmp: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="gridpatrol-bench-")))
     _sqlite_url: str | None = None
     _postgis_url: str | None = None
     _engines: list = field(default_factory=list)
+    _before_root: Path | None = None
+    _before_sqlite_url: str | None = None
 
     @classmethod
     def from_environment(cls) -> "Context":
-        return cls(postgres_admin_url=os.environ.get("GRIDPATROL_TEST_POSTGRES") or None)
+        return cls(
+            postgres_admin_url=os.environ.get("GRIDPATROL_TEST_POSTGRES") or None,
+            before_rev=os.environ.get("GRIDPATROL_BENCH_BEFORE") or None,
+        )
 
-    def env(self, database_url: str, **extra: str) -> dict[str, str]:
-        """Environment for a `flask` command or a gunicorn server on that database."""
+    def env(self, database_url: str, root: Path = ROOT, **extra: str) -> dict[str, str]:
+        """Environment for a `flask` command or a gunicorn server on that database, running the
+        code under `root` (this checkout, or `before_root`)."""
         env = dict(os.environ)
         env.update(
             FLASK_APP="app",
             GRIDPATROL_SECRET_KEY=self.secret_key,
             DATABASE_URL=database_url,
-            PYTHONPATH=str(ROOT),
+            PYTHONPATH=str(root),
         )
         env.update(extra)
         return env
 
-    def _load_demo(self, database_url: str) -> None:
-        env = self.env(database_url)
-        _run([PYTHON, "-m", "flask", "db", "upgrade"], env, "flask db upgrade")
-        _run([PYTHON, "-m", "flask", "demo", "load"], env, "flask demo load")
+    def _load_demo(self, database_url: str, root: Path = ROOT) -> None:
+        env = self.env(database_url, root)
+        _run([PYTHON, "-m", "flask", "db", "upgrade"], env, "flask db upgrade", cwd=root)
+        _run([PYTHON, "-m", "flask", "demo", "load"], env, "flask demo load", cwd=root)
+
+    @property
+    def before_root(self) -> Path | None:
+        """A checkout of `before_rev` (a git worktree, translations compiled), or None."""
+        if self.before_rev is None:
+            return None
+        if self._before_root is None:
+            path = self.tmp / "before"
+            print(f"bench: checking out {self.before_rev} to compare with", file=sys.stderr)
+            env = dict(os.environ)
+            _run(["git", "worktree", "add", "--detach", str(path), self.before_rev], env, "git")
+            pybabel = str(Path(PYTHON).parent / "pybabel")
+            _run([pybabel, "-q", "compile", "-d", "translations"], env, "pybabel", cwd=path)
+            self._before_root = path
+        return self._before_root
+
+    def before_label(self) -> str:
+        """`git <short hash>` of the code compared with."""
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", self.before_rev or "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        return f"git {done.stdout.strip() or self.before_rev}"
+
+    @property
+    def before_sqlite_url(self) -> str | None:
+        """The SpatiaLite demo database of the code before (its own schema and demo)."""
+        root = self.before_root
+        if root is None:
+            return None
+        if self._before_sqlite_url is None:
+            url = f"sqlite:///{self.tmp / 'demo-before.db'}"
+            print("bench: preparing the demo database of the code before", file=sys.stderr)
+            self._load_demo(url, root)
+            self._before_sqlite_url = url
+        return self._before_sqlite_url
 
     @property
     def sqlite_url(self) -> str:
@@ -339,6 +388,12 @@ class Context:
         if self._postgis_url is not None:
             self._pg_admin(f'DROP DATABASE IF EXISTS "{POSTGIS_DB}" WITH (FORCE)')
             self._postgis_url = None
+        if self._before_root is not None:
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(self._before_root)],
+                cwd=ROOT,
+                capture_output=True,
+            )
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
@@ -375,12 +430,14 @@ def gunicorn(
     probe: str = "/",
     timeout: float = 60,
     workers: int = GUNICORN_WORKERS,
+    root: Path = ROOT,
 ) -> Iterator[str]:
-    """Serve `app_spec` on a free loopback port; yields the base URL once it answers."""
+    """Serve `app_spec` (of the code under `root`) on a free loopback port; yields the base URL
+    once it answers."""
     port = free_port()
     log = (Path(tempfile.gettempdir()) / f"gridpatrol-bench-gunicorn-{port}.log").open("w+")
     proc = subprocess.Popen(
-        gunicorn_command(app_spec, port, workers), cwd=ROOT, env=env, stdout=log, stderr=log
+        gunicorn_command(app_spec, port, workers), cwd=root, env=env, stdout=log, stderr=log
     )
     base = f"http://127.0.0.1:{port}"
     try:

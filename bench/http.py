@@ -1,6 +1,7 @@
 """Requests per second of a signed-in supervisor's home page under gunicorn, against a bare Flask
 "hello" served the same way in the same run; latency percentiles of the home page."""
 
+import contextlib
 import html
 import re
 import urllib.error
@@ -120,13 +121,37 @@ def _reference(ctx: Context, name: str, app_env: dict[str, str]) -> tuple[float,
     return median(runs["hello"]), median(runs["home"]), workers
 
 
+NOT_SLOWER = 0.95  # after / before at or above this: within the noise of one run
+
+
+def _before(ctx: Context, throughput: dict, latency: dict) -> tuple[str, str]:
+    """Target rows and a note comparing the home page with the code before, if it was served."""
+    if "before" not in throughput:
+        return "", ""
+    rps = {w: median([r.requests_per_sec for r in throughput[w]]) for w in ("home", "before")}
+    p95 = {w: median([r.latency_ms["p95"] for r in latency[w]]) for w in ("home", "before")}
+    ratio = rps["home"] / rps["before"]
+    rows = (
+        f"| home page req/s, now / code before ({ctx.before_label()}), same run | "
+        f"{ratio:.1%} ({fmt_int(rps['home'])} / {fmt_int(rps['before'])}) | "
+        f"{met(ratio >= NOT_SLOWER)} |\n"
+        f"| home page p95, now / code before | {p95['home']:.1f} / {p95['before']:.1f} ms | "
+        f"{met(p95['home'] <= p95['before'] / NOT_SLOWER)} |\n"
+    )
+    note = (
+        f"\nThe code before ({ctx.before_label()}) ran on a demo database of its own, made by its "
+        "own migrations and demo loader, served the same way and measured in the same "
+        f'alternation; "not slower" allows {1 - NOT_SLOWER:.0%} of run-to-run noise.\n'
+    )
+    return rows, note
+
+
 def run(ctx: Context) -> str:
     name = _user_name(ctx)
     app_env = ctx.env(ctx.sqlite_url, GRIDPATROL_SESSION_COOKIE_SECURE="false")
-    with (
-        gunicorn("bench.hello:app", ctx.env(ctx.sqlite_url)) as hello,
-        gunicorn("app:create_app()", app_env, probe="/login") as home,
-    ):
+    with contextlib.ExitStack() as servers:
+        hello = servers.enter_context(gunicorn("bench.hello:app", ctx.env(ctx.sqlite_url)))
+        home = servers.enter_context(gunicorn("app:create_app()", app_env, probe="/login"))
         cookie = log_in(home)
         headers = [f"Cookie: session={cookie}", f"User-Agent: {USER_AGENT}"]
         page_bytes = check_home(home, headers, name)
@@ -134,6 +159,16 @@ def run(ctx: Context) -> str:
             "hello": (hello + "/", [f"User-Agent: {USER_AGENT}"]),
             "home": (home + "/", headers),
         }
+        if ctx.before_root is not None:  # the code before a change, served the same way
+            before_env = ctx.env(
+                ctx.before_sqlite_url, ctx.before_root, GRIDPATROL_SESSION_COOKIE_SECURE="false"
+            )
+            before = servers.enter_context(
+                gunicorn("app:create_app()", before_env, probe="/login", root=ctx.before_root)
+            )
+            before_headers = [f"Cookie: session={log_in(before)}", f"User-Agent: {USER_AGENT}"]
+            check_home(before, before_headers, name)
+            targets["before"] = (before + "/", before_headers)
 
         others: list[float] = []  # other processes' CPU share during each measurement
         steals: list[float] = []  # and the hypervisor's steal
@@ -164,6 +199,7 @@ def run(ctx: Context) -> str:
                 )
         check_home(home, headers, name)  # still signed in after the load
     ref_hello, ref_home, ref_workers = _reference(ctx, name, app_env)
+    before_rows, before_note = _before(ctx, throughput, latency)
 
     rps = {w: median([r.requests_per_sec for r in rs]) for w, rs in throughput.items()}
     p50 = {w: median([r.latency_ms["p50"] for r in rs]) for w, rs in latency.items()}
@@ -172,6 +208,7 @@ def run(ctx: Context) -> str:
     labels = {
         "hello": "bare Flask `hello` (`bench/hello.py`)",
         "home": f"home page `/` as `{LOGIN}`",
+        "before": f"home page `/` as `{LOGIN}`, code before ({ctx.before_label()})",
     }
     rows = [
         (
@@ -225,7 +262,7 @@ gunicorn, and the home page's latency.
 | home page p95 ≤ {TARGET_P95_MS:.0f} ms ({LATENCY_CONNECTIONS} connections) | \
 {p95["home"]:.1f} ms | {met(p95["home"] <= TARGET_P95_MS)} |
 | no non-2xx/3xx responses | {non_2xx} | {met(non_2xx == 0)} |
-
+{before_rows}{before_note}
 For reference, the same throughput measurement with {ref_workers} workers ({
         ref_workers // GUNICORN_WORKERS
     } per core; median of {REFERENCE_REPEATS}): hello {fmt_int(ref_hello)} req/s, home

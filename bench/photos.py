@@ -1,7 +1,8 @@
-"""Photo processing time: a 12-megapixel phone JPEG through `patrol.photos.process`, on one core,
+"""Photo processing time: a 12-megapixel phone JPEG through `evidence.photos.process`, on one core,
 against the naive pipeline (full decode, then turn upright, then resize) doing the same steps."""
 
 import contextlib
+import importlib.util
 import io
 import os
 import time
@@ -14,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from bench.common import Context, CpuMeter, median, met, table
+from bench.http import NOT_SLOWER
 
 WIDTH, HEIGHT = 4000, 3000  # as stored; EXIF orientation 6 makes them 3000 × 4000 upright
 SEEDS = (11, 12, 13)  # three different pictures
@@ -93,7 +95,22 @@ def _time(fn) -> float:
     return time.perf_counter() - start
 
 
-def _measure(files: list[bytes]) -> dict:
+def _before_pipeline(ctx: Context):
+    """The photo pipeline of the code before a change (`make bench BEFORE=rev`), loaded from its
+    checkout under a name of its own; None when there is nothing to compare with."""
+    if ctx.before_root is None:
+        return None
+    for relative in ("evidence/photos.py", "patrol/photos.py"):  # where it was, before the move
+        path = ctx.before_root / relative
+        if path.exists():
+            spec = importlib.util.spec_from_file_location("bench_before_photos", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module
+    return None
+
+
+def _measure(files: list[bytes], before) -> dict:
     from evidence import photos
 
     capture = _capture()
@@ -102,10 +119,15 @@ def _measure(files: list[bytes]) -> dict:
         for data in files:
             fast_result = photos.process(data, capture)  # warm-up (font, scipy import, caches)
             naive_display, _, naive_phash = naive(data, capture)
-            fast, slow = [], []
+            fast, slow, old = [], [], []
+            if before is not None:
+                before.process(data, before.Capture(**vars(capture)))
             for _ in range(RUNS):  # alternate, so that drift affects both alike
                 fast.append(_time(lambda d=data: photos.process(d, capture)))
                 slow.append(_time(lambda d=data: naive(d, capture)))
+                if before is not None:
+                    old_capture = before.Capture(**vars(capture))
+                    old.append(_time(lambda d=data, c=old_capture: before.process(d, c)))
             a = np.asarray(Image.open(io.BytesIO(fast_result.display)), dtype=np.int16)
             b = np.asarray(Image.open(io.BytesIO(naive_display)), dtype=np.int16)
             hash_bits = imagehash.hex_to_hash(fast_result.phash) - imagehash.hex_to_hash(
@@ -120,6 +142,7 @@ def _measure(files: list[bytes]) -> dict:
                     "thumb_bytes": len(fast_result.thumbnail),
                     "fast": fast,
                     "slow": slow,
+                    "before": old,
                     "difference": float(np.abs(a - b).mean()),
                     "hash_bits": int(hash_bits),
                 }
@@ -129,8 +152,9 @@ def _measure(files: list[bytes]) -> dict:
 
 def run(ctx: Context) -> str:
     files = _photos()
+    before = _before_pipeline(ctx)
     with one_core() as cpu:
-        result = _measure(files)
+        result = _measure(files, before)
     shots = result["photos"]
     all_fast = [t for p in shots for t in p["fast"]]
     all_slow = [t for p in shots for t in p["slow"]]
@@ -168,6 +192,16 @@ def run(ctx: Context) -> str:
             met(speedup >= TARGET_SPEEDUP),
         ),
     ]
+    if before is not None:
+        old_ms = median([t for p in shots for t in p["before"]]) * 1000
+        targets.append(
+            (
+                f"not slower than the code before ({ctx.before_label()}, same runs, alternating):"
+                f" its ms / ours ≥ {NOT_SLOWER:.0%}",
+                f"{old_ms:.1f} / {fast_ms:.1f} ms = {old_ms / fast_ms:.1%}",
+                met(old_ms / fast_ms >= NOT_SLOWER),
+            )
+        )
     header = (
         "Photo",
         "File",
@@ -184,7 +218,7 @@ def run(ctx: Context) -> str:
     return f"""\
 ## Photo processing (`bench/photos.py`)
 
-One phone photo through `patrol.photos.process`: validation, EXIF facts, decoding, the upright
+One phone photo through `evidence.photos.process`: validation, EXIF facts, decoding, the upright
 display image (longest side 1600 px) with its burnt-in watermark, the 320 px thumbnail, the
 perceptual hash, flags, and both JPEG encodes. Measured in this process, {where}.
 

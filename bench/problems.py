@@ -5,7 +5,11 @@ PostGIS: the home page's counts, a county office's inbox, one act, and the audit
 Runs last: it adds its problems to the shared demo databases.
 """
 
+import json
+import os
 import random
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import timedelta
@@ -266,9 +270,87 @@ def _backend_name(url: str) -> str:
     return "SQLite + SpatiaLite" if url.startswith("sqlite") else "PostgreSQL + PostGIS"
 
 
+# Run in a checkout of the code before a change: the same measurements, printed as JSON.
+_BEFORE_SCRIPT = """
+import json, sys
+from bench.common import Context
+from bench import problems
+ctx = Context.from_environment()
+try:
+    urls = [ctx.sqlite_url] + ([ctx.postgis_url] if ctx.postgis_url else [])
+    print(json.dumps({problems._backend_name(u): problems._one(ctx, u) for u in urls}))
+finally:
+    ctx.close()
+"""
+
+
+def _before(ctx: Context) -> dict | None:
+    """The same figures measured by the code before a change (`make bench BEFORE=rev`), in a
+    process of its own on demo databases of its own, right after ours; None without one."""
+    if ctx.before_root is None:
+        return None
+    env = {k: v for k, v in os.environ.items() if k != "GRIDPATROL_BENCH_BEFORE"}
+    env["PYTHONPATH"] = str(ctx.before_root)
+    done = subprocess.run(
+        [sys.executable, "-c", _BEFORE_SCRIPT],
+        cwd=ctx.before_root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the code before failed its benchmark:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _summary(r: dict) -> dict[str, float]:
+    acts = [t for series in r["acts"].values() for t in series]
+    return {
+        "counts ms (changji)": r["counts:changji"],
+        "counts ms (sangong)": r["counts:sangong"],
+        "inbox ms": r["inbox"],
+        "act ms": median(acts) * 1000,
+        "audit s": r["audit_s"],
+    }
+
+
+def _comparison(ctx: Context, now: dict, before: dict | None) -> str:
+    if before is None:
+        return ""
+    rows, worst = [], 0.0
+    for backend, r in now.items():
+        if backend not in before:
+            continue
+        ours, theirs = _summary(r), _summary(before[backend])
+        for what in ours:
+            ratio = theirs[what] / ours[what]  # > 1: we are faster
+            worst = min(worst, ratio) if rows else ratio
+            rows.append((backend, what, f"{theirs[what]:.2f}", f"{ours[what]:.2f}", f"{ratio:.2f}"))
+    header = (
+        "Backend",
+        "Figure (median)",
+        f"code before ({ctx.before_label()})",
+        "now",
+        "before / now",
+    )
+    return f"""
+Compared with the code before ({ctx.before_label()}): the same benchmark, run by that checkout
+in a process of its own on demo databases of its own, right after this one (not interleaved:
+these are in-process timings of a few milliseconds, so a ratio within 10% is noise).
+
+{table(header, rows)}
+
+| Target | Measured | |
+| --- | --- | --- |
+| nothing slower than the code before (worst before / now ≥ 90%) | {worst:.0%} | \
+{met(worst >= 0.9)} |
+"""
+
+
 def run(ctx: Context) -> str:
     urls = [ctx.sqlite_url] + ([ctx.postgis_url] if ctx.postgis_url else [])
     results = {_backend_name(url): _one(ctx, url) for url in urls}
+    comparison = _comparison(ctx, results, _before(ctx))
     rows = []
     for backend, r in results.items():
         acts = [t for series in r["acts"].values() for t in series]
@@ -355,4 +437,4 @@ The workflow's queries on a prefecture holding years of reports, in process
     }
 
 {table(("Target", "Measured", ""), targets)}
-"""
+{comparison}"""

@@ -2,6 +2,7 @@
 of the app served by gunicorn, as static/js/queue.js sends them (a fresh token, the items in one
 batch, then the photos one by one)."""
 
+import contextlib
 import io
 import json
 import random
@@ -12,8 +13,8 @@ import uuid
 
 from PIL import Image
 
-from bench.common import Context, gunicorn, gunicorn_config, median, met, table
-from bench.http import log_in
+from bench.common import ROOT, Context, gunicorn, gunicorn_config, median, met, table
+from bench.http import NOT_SLOWER, log_in
 
 ITEMS = 50  # visits queued on the phone
 PHOTOS_PER_ITEM = 3
@@ -152,24 +153,54 @@ def run(ctx: Context) -> str:
         GRIDPATROL_SESSION_COOKIE_SECURE="false",
         GRIDPATROL_PHOTO_STORAGE_DIR=json.dumps(storage),
     )
-    totals, per_photo = [], []
-    with gunicorn("app:create_app()", env, probe="/login") as base:
-        cookie = log_in(base)
-        one_sync(base, cookie, village, sources, photos[:6])  # warm-up
-        for _ in range(REPEATS):
-            seconds, photo_times = one_sync(base, cookie, village, sources, photos)
-            totals.append(seconds)
-            per_photo.extend(photo_times)
+    servers = {"now": (ROOT, env)}
+    if ctx.before_root is not None:  # the code before a change, on its own demo database
+        before_storage = tempfile.mkdtemp(prefix="gridpatrol-bench-photos-before-")
+        servers["before"] = (
+            ctx.before_root,
+            ctx.env(
+                ctx.before_sqlite_url,
+                ctx.before_root,
+                GRIDPATROL_SESSION_COOKIE_SECURE="false",
+                GRIDPATROL_PHOTO_STORAGE_DIR=json.dumps(before_storage),
+            ),
+        )
+    totals: dict[str, list[float]] = {w: [] for w in servers}
+    per_photo: dict[str, list[float]] = {w: [] for w in servers}
+    with contextlib.ExitStack() as stack:
+        bases = {
+            w: stack.enter_context(gunicorn("app:create_app()", e, probe="/login", root=r))
+            for w, (r, e) in servers.items()
+        }
+        cookies = {w: log_in(base) for w, base in bases.items()}
+        for w, base in bases.items():
+            one_sync(base, cookies[w], village, sources, photos[:6])  # warm-up
+        for n in range(REPEATS):
+            order = list(bases) if n % 2 == 0 else list(reversed(bases))  # alternate who is first
+            for w in order:
+                seconds, photo_times = one_sync(bases[w], cookies[w], village, sources, photos)
+                totals[w].append(seconds)
+                per_photo[w].extend(photo_times)
     count = ITEMS * PHOTOS_PER_ITEM
+    labels = {"now": "", "before": f", code before ({ctx.before_label()})"}
     rows = [
         (
-            f"{ITEMS} visits + {count} photos",
-            f"{median(totals):.1f} s",
-            ", ".join(f"{t:.1f}" for t in totals),
-            f"{1000 * median(per_photo):.0f} ms",
-            f"{count / median(totals):.1f}",
+            f"{ITEMS} visits + {count} photos{labels[w]}",
+            f"{median(totals[w]):.1f} s",
+            ", ".join(f"{t:.1f}" for t in totals[w]),
+            f"{1000 * median(per_photo[w]):.0f} ms",
+            f"{count / median(totals[w]):.1f}",
         )
+        for w in servers
     ]
+    comparison = ""
+    if "before" in servers:
+        ratio = median(totals["before"]) / median(totals["now"])
+        comparison = (
+            f"| not slower than the code before ({ctx.before_label()}, same run, runs "
+            f"alternating): its time / ours ≥ {NOT_SLOWER:.0%} | {ratio:.1%} | "
+            f"{met(ratio >= NOT_SLOWER)} |\n"
+        )
     return f"""\
 ## Sync of a phone's queue (`bench/sync.py`)
 
@@ -188,4 +219,4 @@ median of {REPEATS} runs after a warm-up.
 | --- | --- | --- |
 | every item and photo recorded (201) | {count} photos, {ITEMS + 1} items per run | \
 {met(True)} |
-"""
+{comparison}"""

@@ -64,9 +64,7 @@ def chrome(part: str) -> Markup:
             section=section,
             entries=[
                 (name, entry)
-                for name, entry in sorted(
-                    NAVIGATION.entries().items(), key=lambda kv: (kv[1].order, kv[0])
-                )
+                for name, entry in NAVIGATION.ordered_items()
                 if entry.shown_to(upper, is_admin)
             ],
         )

@@ -42,10 +42,12 @@ class Registry(Generic[T]):
     def get(self, key: str) -> T | None:
         return self.entries().get(key)
 
+    def ordered_items(self) -> list[tuple[str, T]]:
+        """(key, entry) by the entries' `order`, then key: for what is shown in a row."""
+        return sorted(self.entries().items(), key=lambda kv: (kv[1].order, kv[0]))
+
     def ordered(self) -> list[T]:
-        """The entries by their `order` (then key), for what is shown in a row."""
-        items = self.entries().items()
-        return [entry for _key, entry in sorted(items, key=lambda kv: (kv[1].order, kv[0]))]
+        return [entry for _key, entry in self.ordered_items()]
 
 
 # --- the app shell: home page counts, navigation, links on a post's card --------------------------
