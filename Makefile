@@ -68,7 +68,7 @@ bench: $(VENV)/.requirements-dev translations
 
 extract-messages: $(VENV)/.requirements
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k N_ -o translations/messages.pot --no-location --sort-output -w 100 .
-	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching -w 100
+	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete -w 100
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache

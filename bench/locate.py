@@ -130,7 +130,7 @@ def run(ctx: Context) -> str:
             f"{memory['many_rate'] / memory['loop_rate']:.2f}",
         ),
         (
-            f"`queries.locate()` on SQLite ({spatialite['version']})",
+            f"`grid.queries.locate()` on SQLite ({spatialite['version']})",
             f"{fmt_int(DB_POINTS)} × {DB_REPEATS}",
             fmt_int(spatialite["rate"]),
             f"{spatialite['rate'] / memory['loop_rate']:.4f}",
@@ -139,7 +139,7 @@ def run(ctx: Context) -> str:
     if postgis:
         rows.append(
             (
-                f"`queries.locate()` on {postgis['version']}",
+                f"`grid.queries.locate()` on {postgis['version']}",
                 f"{fmt_int(DB_POINTS)} × {DB_REPEATS}",
                 fmt_int(postgis["rate"]),
                 f"{postgis['rate'] / memory['loop_rate']:.4f}",
@@ -165,11 +165,11 @@ grids), in process inside `create_app().app_context()`.
 
 - **Points:** {fmt_int(POINTS)} drawn uniformly inside the prefecture's (level-1 grid's)
   boundary, fixed seed.
-- **In memory:** `queries.memory_locator((3, 4))`, then `locate()` in a Python loop and
+- **In memory:** `grid.queries.memory_locator((3, 4))`, then `locate()` in a Python loop and
   `locate_many()` on NumPy arrays. Building the locator (query of the level-3 and level-4
   geometries, then the index) takes **{memory["build_s"] * 1000:,.0f} ms** (median of
   {BUILD_REPEATS}), not counted in the rates.
-- **Database:** `queries.locate()`, one spatial query per point, for the first
+- **Database:** `grid.queries.locate()`, one spatial query per point, for the first
   {fmt_int(DB_POINTS)} of the same points, after one warm-up pass.
 - **Repeats:** median of {MEMORY_REPEATS} in memory, of {DB_REPEATS} on the databases.
 

@@ -5,6 +5,7 @@ import contextlib
 import importlib.util
 import io
 import os
+import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -105,6 +106,7 @@ def _before_pipeline(ctx: Context):
         if path.exists():
             spec = importlib.util.spec_from_file_location("bench_before_photos", path)
             module = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = module  # dataclasses look their module up there
             spec.loader.exec_module(module)
             return module
     return None

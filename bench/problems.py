@@ -70,7 +70,7 @@ def _load() -> int:
     from grid.time import utcnow
     from patrol import catalog
     from problems.models import Problem, ProblemEvent
-    from problems.services import event_content
+    from problems.services import event_record
 
     rng = random.Random(SEED)
     villages, county = _villages()
@@ -112,7 +112,7 @@ def _load() -> int:
                 deadline_at=None,
                 prev_hash=previous,
             )
-            event.hash = link_hash(event_content(event), event.prev_hash)
+            event.hash = link_hash(event_record(event))
             previous = event.hash
             events.append(vars(event))
         assigned = state in ("rectifying", "rechecking", "closed")
@@ -249,6 +249,43 @@ def _audit() -> tuple[float, int]:
     return median(times), events
 
 
+LIST_PAGES = ("/problems/", "/problems/?state=open")
+LIST_READERS = ("changji", "zhou")  # a county office; the prefecture office, who sees all
+
+
+def pages(app) -> dict[str, float]:
+    """Median ms of the problems list pages (first page of 50, with the total and the pages
+    they make), through the app's test client, as a county office and the prefecture office.
+    Uses nothing but the URLs and the session, so the code before a change runs it too."""
+    db = app.extensions["sqlalchemy"]
+    with app.app_context():
+        ids = dict(
+            db.session.execute(
+                sa.text(
+                    "SELECT username, id || '.' || session_epoch FROM user_account "
+                    "WHERE username IN ('changji', 'zhou')"
+                )
+            ).all()
+        )
+        db.session.remove()
+    client = app.test_client()
+    result = {}
+    for login in LIST_READERS:
+        with client.session_transaction() as session:
+            session["_user_id"], session["_fresh"] = ids[login], True
+        for path in LIST_PAGES:
+            client.get(path)  # warm-up
+            times = []
+            for _ in range(REPEATS):
+                start = time.perf_counter()
+                response = client.get(path)
+                times.append(time.perf_counter() - start)
+                if response.status_code != 200:
+                    raise RuntimeError(f"{path} as {login}: {response.status_code}")
+            result[f"page:{login}:{path}"] = median(times) * 1000
+    return result
+
+
 def _one(ctx: Context, url: str) -> dict:
     app = ctx.app(url)
     with app.app_context():
@@ -263,6 +300,7 @@ def _one(ctx: Context, url: str) -> dict:
         result["audit_s"], result["events"] = _audit()
         result["problems"] = db.session.scalar(sa.text("SELECT count(*) FROM problem"))
         db.session.remove()
+    result.update(pages(app))
     return result
 
 
@@ -271,14 +309,24 @@ def _backend_name(url: str) -> str:
 
 
 # Run in a checkout of the code before a change: the same measurements, printed as JSON.
+# The list pages are measured by this module's `pages`, loaded by path (NOW), which asks the app
+# only for URLs: the code before had no such measurement of its own.
 _BEFORE_SCRIPT = """
-import json, sys
+import importlib.util, json, sys
 from bench.common import Context
 from bench import problems
+spec = importlib.util.spec_from_file_location("bench_now_problems", sys.argv[1])
+now = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = now
+spec.loader.exec_module(now)
 ctx = Context.from_environment()
 try:
     urls = [ctx.sqlite_url] + ([ctx.postgis_url] if ctx.postgis_url else [])
-    print(json.dumps({problems._backend_name(u): problems._one(ctx, u) for u in urls}))
+    found = {}
+    for url in urls:
+        found[problems._backend_name(url)] = result = problems._one(ctx, url)
+        result.update(now.pages(ctx.app(url)))
+    print(json.dumps(found))
 finally:
     ctx.close()
 """
@@ -292,7 +340,7 @@ def _before(ctx: Context) -> dict | None:
     env = {k: v for k, v in os.environ.items() if k != "GRIDPATROL_BENCH_BEFORE"}
     env["PYTHONPATH"] = str(ctx.before_root)
     done = subprocess.run(
-        [sys.executable, "-c", _BEFORE_SCRIPT],
+        [sys.executable, "-c", _BEFORE_SCRIPT, __file__],
         cwd=ctx.before_root,
         env=env,
         capture_output=True,
@@ -311,6 +359,11 @@ def _summary(r: dict) -> dict[str, float]:
         "inbox ms": r["inbox"],
         "act ms": median(acts) * 1000,
         "audit s": r["audit_s"],
+        **{
+            f"list {path} ms ({login})": r[f"page:{login}:{path}"]
+            for login in LIST_READERS
+            for path in LIST_PAGES
+        },
     }
 
 
@@ -351,6 +404,17 @@ def run(ctx: Context) -> str:
     urls = [ctx.sqlite_url] + ([ctx.postgis_url] if ctx.postgis_url else [])
     results = {_backend_name(url): _one(ctx, url) for url in urls}
     comparison = _comparison(ctx, results, _before(ctx))
+    list_header = (
+        "Backend",
+        *(f"`{p}` ms as `{login}`" for login in LIST_READERS for p in LIST_PAGES),
+    )
+    list_rows = [
+        (
+            backend,
+            *(f"{r[f'page:{login}:{p}']:.1f}" for login in LIST_READERS for p in LIST_PAGES),
+        )
+        for backend, r in results.items()
+    ]
     rows = []
     for backend, r in results.items():
         acts = [t for series in r["acts"].values() for t in series]
@@ -419,6 +483,10 @@ The workflow's queries on a prefecture holding years of reports, in process
   committed (rule check, capacities, version, event with its hash, notifications).
 - **Audit:** `grid.audit.verify("problem")` over every event of the database (what `flask audit
   verify` runs); median of {AUDIT_REPEATS}.
+- **Lists:** {", ".join(f"`{p}`" for p in LIST_PAGES)}: the first page of 50 with the total count
+  and the pages it makes, the whole request through the app's test client, as `changji` (a
+  county office) and `zhou` (the prefecture office, who sees every problem); median of
+  {REPEATS} after a warm-up.
 
 {
         table(
@@ -435,6 +503,8 @@ The workflow's queries on a prefecture holding years of reports, in process
             rows,
         )
     }
+
+{table(list_header, list_rows)}
 
 {table(("Target", "Measured", ""), targets)}
 {comparison}"""

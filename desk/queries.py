@@ -19,6 +19,9 @@ def home_counts(user_id: int, posts: Sequence[Any]) -> list[tuple[HomeCount, int
     for entry in entries:
         shape, own = entry.query(user_id, posts)
         shapes.append(shape)
+        clash = {k for k in own.keys() & params.keys() if own[k] != params[k]}
+        if clash:  # a programming error: two counts would read each other's values
+            raise RuntimeError(f"home counts share the parameters {sorted(clash)}")
         params.update(own)
     key = tuple(zip((id(e) for e in entries), shapes, strict=True))
     statements = current_app.extensions.setdefault("desk.home_statements", {})

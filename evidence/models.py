@@ -45,16 +45,11 @@ class Photo(PhoneTimed, db.Model):
     flags: Mapped[list] = mapped_column(sa.JSON, default=list)  # [{"code": ..., "detail": {...}}]
 
 
-# Every link table, by the table of the records it links (part of the schema, like the tables).
-LINK_TABLES: dict[str, sa.Table] = {}
-
-
 def photo_links(owner: str, *columns: sa.Column) -> sa.Table:
     """The table `<owner>_photo` linking records of the table `owner` to their photos, in the
-    order they came. A photo belongs to one record: the table holds a photo once, and
-    evidence.services.attach refuses a photo another table already holds. `columns` add what
-    the link says besides (the step of a problem a photo came with, say)."""
-    table = LINK_TABLES[owner] = sa.Table(
+    order they came; the table holds a photo once. `columns` add what the link says besides
+    (the step of a problem a photo came with, say)."""
+    return sa.Table(
         f"{owner}_photo",
         db.metadata,
         sa.Column(f"{owner}_id", sa.ForeignKey(f"{owner}.id"), primary_key=True),
@@ -62,4 +57,3 @@ def photo_links(owner: str, *columns: sa.Column) -> sa.Table:
         *columns,
         sa.Index(f"ix_{owner}_photo_photo_id", "photo_id", unique=True),
     )
-    return table

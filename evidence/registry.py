@@ -1,5 +1,6 @@
 """The kinds of record that hold photos (visits, problems, and those to come), each registered by
-its domain with its link table (evidence.models.photo_links)."""
+its domain with its link table (evidence.models.photo_links): the one entry per kind that the
+photo pages and the sync API (sync.registry.PHOTO_PARENTS) refer to."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,12 +12,11 @@ from grid.registry import Registry
 
 @dataclass(frozen=True)
 class PhotoOwner:
-    """A kind of record holding photos: its link table, the link's column naming the record,
-    and who may see its photos besides those who see the photo's grid (`may_view(photo_id)`,
-    asked about the signed-in person: a problem's assignee from a department, say)."""
+    """A kind of record holding photos: its link table, and who may see its photos besides
+    those who see the photo's grid (`may_view(photo_id)`, asked about the signed-in person: a
+    problem's assignee from a department, say)."""
 
     links: sa.Table
-    owner_column: str
     may_view: Callable[[int], bool] | None = None
     order: int = 100
 

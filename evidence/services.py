@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import FileStorage
 
 from evidence import photos
-from evidence.models import LINK_TABLES, Photo
+from evidence.models import Photo
 from evidence.storage import LocalStore, PhotoStore, put_photo
 from extensions import db
 from grid.errors import ServiceError
@@ -167,14 +167,8 @@ def keep(
 
 
 def attach(links: sa.Table, owner_id: int, photo: Photo, **extra: Any) -> None:
-    """Link a kept photo to the record it belongs to (through the record's link table); a
-    photo already linked to a record (of any kind) is refused."""
+    """Link a kept photo to the record it belongs to (through the record's link table)."""
     db.session.flush()  # the photo's id
-    held = sa.union_all(
-        *(sa.select(t.c.photo_id).where(t.c.photo_id == photo.id) for t in LINK_TABLES.values())
-    )
-    if db.session.execute(held.limit(1)).first() is not None:
-        raise ValueError(f"photo {photo.id} already belongs to a record")
     owner = _owner_column(links).name
     db.session.execute(links.insert().values({owner: owner_id, "photo_id": photo.id, **extra}))
 
@@ -191,6 +185,11 @@ def photos_of(links: sa.Table, owner_ids: Sequence[int]) -> list[tuple[int, Phot
         .order_by(Photo.captured_at, Photo.id)
     )
     return [(owner_id, photo) for owner_id, photo in rows]
+
+
+def photo_ids(links: sa.Table, owner_id: int) -> sa.Select:
+    """The ids of a record's photos (a SELECT, for use inside another query)."""
+    return sa.select(links.c.photo_id).where(_owner_column(links) == owner_id)
 
 
 def _owner_column(links: sa.Table) -> sa.Column:

@@ -22,7 +22,7 @@ def append(chain: Chain, owner: Any, event: Any) -> Any:
         last = db.session.scalar(sa.select(sa.func.max(chain.events.seq)).where(column == owner.id))
     event.seq = (last or 0) + 1
     event.prev_hash = getattr(owner, chain.head)
-    event.hash = link_hash(chain.content(event), event.prev_hash)
+    event.hash = link_hash(chain.record(event))
     setattr(owner, chain.head, event.hash)
     db.session.add(event)
     db.session.flush()
@@ -56,18 +56,18 @@ def verify(name: str, owner_ids: Sequence[int] | None = None) -> tuple[ChainBrea
     checked = 0
     try:
         for owner_id, head in head_of:
-            links: list[Link] = []
+            rows_of_owner: list = []
             while pending is not None and pending[0] < owner_id:  # events of no owner (none)
                 pending = next(chains, None)
             if pending is not None and pending[0] == owner_id:
-                links = [
-                    Link(row.seq, row.prev_hash, row.hash, chain.content(row)) for row in pending[1]
-                ]
+                rows_of_owner = list(pending[1])
                 pending = next(chains, None)
+            record = chain.record
+            links = (Link(r.seq, r.prev_hash, r.hash, record(r)) for r in rows_of_owner)
             broken = first_break(links, head)
             if broken is not None:
                 return ChainBreak(name, owner_id, broken.seq, broken.reason), checked
-            checked += len(links)
+            checked += len(rows_of_owner)
     finally:
         rows.close()
     return None, checked

@@ -9,36 +9,35 @@ a log rewritten whole together with its head: that needs an anchor kept outside 
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
+
+# json.dumps with these options builds an encoder on every call; one kept is twice as fast and
+# writes the same bytes.
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def canonical(content: Mapping[str, Any], prev: str | None) -> str:
-    """The text a link's hash is taken of: its content and the previous hash, as compact JSON
-    with sorted keys (the same bytes on every machine and database)."""
-    return json.dumps(
-        {**content, "prev": prev}, sort_keys=True, ensure_ascii=False, separators=(",", ":")
-    )
+def canonical(record: Mapping[str, Any]) -> str:
+    """The text a link's hash is taken of: its record (which names the previous link's hash as
+    "prev") as compact JSON with sorted keys, the same bytes on every machine and database."""
+    return _ENCODER.encode(record)
 
 
-def link_hash(content: Mapping[str, Any], prev: str | None) -> str:
-    """The SHA-256 (hex) of a link."""
-    return hashlib.sha256(canonical(content, prev).encode()).hexdigest()
+def link_hash(record: Mapping[str, Any]) -> str:
+    """The SHA-256 (hex) of a link's record."""
+    return hashlib.sha256(canonical(record).encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(NamedTuple):
     """One link as stored: its place (1, 2, ...), the previous hash it names, its own hash and
-    the content that hash should cover."""
+    the record that hash should cover (including "prev")."""
 
     seq: int
     prev_hash: str | None
     hash: str
-    content: Mapping[str, Any]
+    record: Mapping[str, Any]
 
 
-@dataclass(frozen=True)
-class Break:
+class Break(NamedTuple):
     """The first place a chain does not hold: the link (None: the head) and why."""
 
     seq: int | None
@@ -53,7 +52,7 @@ def first_break(links: Iterable[Link], head: str | None) -> Break | None:
             return Break(expected, "an event is missing")
         if link.prev_hash != previous:
             return Break(link.seq, "it does not follow the event before")
-        if link_hash(link.content, link.prev_hash) != link.hash:
+        if link_hash(link.record) != link.hash:
             return Break(link.seq, "its content was changed")
         previous, expected = link.hash, expected + 1
     if previous != head:

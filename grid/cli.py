@@ -198,9 +198,15 @@ audit_cli = AppGroup("audit", help="The tamper-evident event logs (problems, and
     "--chain",
     "name",
     default=None,
-    help="Check only this chain (default: every chain; `flask audit verify --help` lists them).",
+    help="Check only this chain (default: every chain); an unknown name lists them.",
 )
-@click.option("--id", "owner_ids", type=int, multiple=True, help="Only this record (repeatable).")
+@click.option(
+    "--id",
+    "owner_ids",
+    type=int,
+    multiple=True,
+    help="With --chain: only this record (repeatable).",
+)
 @click.option(
     "--problem",
     "problem_ids",
@@ -212,11 +218,15 @@ def audit_verify_command(name, owner_ids, problem_ids):
     """Walk the event chains; report the first broken link of each and exit 1 if any."""
     names = list(CHAINS.entries())
     if problem_ids:
+        if name not in (None, "problem"):
+            raise click.UsageError("--problem checks the problem chain; leave out --chain")
         name, owner_ids = "problem", owner_ids + problem_ids
     if name is not None and name not in names:
         raise click.BadParameter(
             f"no chain {name!r}; there are: {', '.join(names)}", param_hint="--chain"
         )
+    if owner_ids and name is None:
+        raise click.UsageError("--id names records of one chain: give --chain too")
     checked, broken = 0, []
     for each in [name] if name else names:
         found, count = audit.verify(each, list(owner_ids) or None)

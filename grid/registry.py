@@ -147,14 +147,14 @@ def render_sections(registry: Registry[Section], record: Any) -> list[Markup]:
 class Chain:
     """An append-only, hash-chained event table (grid/chain.py): each row holds its owner's id,
     its place `seq` (1, 2, ...), the previous row's hash and its own; the owner keeps the last
-    hash (the head), so a removed last event shows too. `content(row)` is what the hash covers,
-    besides the previous hash."""
+    hash (the head), so a removed last event shows too. `record(row)` is what the hash covers:
+    the row's content and, as "prev", the previous hash it names."""
 
     owner: Any  # the model whose records have a chain (Problem)
     head: str  # the owner's column holding the last hash
     events: Any  # the event model (ProblemEvent)
     owner_key: str  # the events' column naming the owner
-    content: Callable[[Any], dict[str, Any]]
+    record: Callable[[Any], dict[str, Any]]
     order: int = 100
 
 

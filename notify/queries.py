@@ -9,10 +9,6 @@ from extensions import db
 from notify.models import Notification
 
 
-def unread_count(user_id: int) -> int:
-    return db.session.scalar(unread_statement(None), {"user_id": user_id}) or 0
-
-
 def recent(user_id: int, limit: int = 50) -> list[Notification]:
     return list(
         db.session.scalars(

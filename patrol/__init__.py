@@ -3,6 +3,7 @@ coverage of the sources every day (RULES §2)."""
 
 from flask import Flask
 
+from evidence.registry import PHOTO_OWNERS, PhotoOwner
 from grid.registry import NAVIGATION, POST_LINKS, NavEntry, PostLink, Section
 from i18n import N_
 from patrol import catalog, labels, queries, services, views
@@ -24,7 +25,8 @@ def init_app(app: Flask) -> None:
         )
     ):
         ITEM_KINDS.add(app, kind, ItemKind(record, order))
-    PHOTO_PARENTS.add(app, "visit", PhotoParent(services.find_visit, visit_photo, "visit_id"))
+    PHOTO_OWNERS.add(app, "visit", PhotoOwner(visit_photo))
+    PHOTO_PARENTS.add(app, "visit", PhotoParent(services.find_visit))
     DOSSIER_SECTIONS.add(
         app, "visits", Section("patrol/_source_visits.html", queries.source_visits, 10)
     )

@@ -32,13 +32,11 @@ def init_app(app: Flask) -> None:
     CHAINS.add(
         app,
         "problem",
-        Chain(Problem, "last_event_hash", ProblemEvent, "problem_id", services.event_content),
+        Chain(Problem, "last_event_hash", ProblemEvent, "problem_id", services.event_record),
     )
     ITEM_KINDS.add(app, "problem", ItemKind(services.record_problem, 50))
-    PHOTO_PARENTS.add(
-        app, "problem", PhotoParent(services.find_problem, problem_photo, "problem_id")
-    )
-    PHOTO_OWNERS.add(app, "problem", PhotoOwner(problem_photo, "problem_id", access.may_view_photo))
+    PHOTO_OWNERS.add(app, "problem", PhotoOwner(problem_photo, access.may_view_photo))
+    PHOTO_PARENTS.add(app, "problem", PhotoParent(services.find_problem))
     HOME_COUNTS.add(
         app,
         "inbox",

@@ -161,7 +161,7 @@ def _inbox_params(user_id: int, posts: Sequence[Any] | None) -> tuple[Shape, dic
     # and is reused as it is (an expanding list is re-rendered on every execution).
     shape = tuple((name, len(ids)) for name, ids in sorted(held.items()) if ids)
     params: dict[str, Any] = {
-        f"{name}_{i}": grid_id
+        f"inbox_{name}_{i}": grid_id
         for name, ids in held.items()
         for i, grid_id in enumerate(sorted(ids))
     }
@@ -180,7 +180,7 @@ def _inbox_statement(shape: Shape) -> sa.Select | sa.CompoundSelect:
     has = dict(shape)
 
     def ids(name: str) -> list[sa.BindParameter]:
-        return [sa.bindparam(f"{name}_{i}") for i in range(has[name])]
+        return [sa.bindparam(f"inbox_{name}_{i}") for i in range(has[name])]
 
     def problems_where(*conditions) -> sa.Select:
         return sa.select(Problem.id).where(*conditions)

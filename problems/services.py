@@ -59,9 +59,9 @@ REFUSALS = {  # escalation.Refused codes, in words
 # --- the event chain (grid/chain.py, grid/audit.py) ---------------------------------------------
 
 
-def event_content(event: Any) -> dict[str, Any]:
-    """What a problem event's hash covers (with the previous hash): every column but the id
-    and the hashes. Changing it breaks every chain already stored."""
+def event_record(event: Any) -> dict[str, Any]:
+    """What a problem event's hash covers: every column but the id and its own hash, the
+    previous hash as "prev". Changing it breaks every chain already stored."""
     return {
         "problem": event.problem_id,
         "seq": event.seq,
@@ -76,6 +76,7 @@ def event_content(event: Any) -> dict[str, Any]:
         "deadline": event.deadline_at.isoformat(timespec="microseconds")
         if event.deadline_at
         else None,
+        "prev": event.prev_hash,
     }
 
 

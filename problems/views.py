@@ -178,9 +178,15 @@ def index():
             sa.select(Grid).where(Grid.id.in_({p.grid_id for p in items.items} or {-1}))
         )
     }
+    filters = {
+        "state": state or None,
+        "overdue": "1" if request.args.get("overdue") == "1" else None,
+        "grid": grid_id or None,
+    }
     return render_template(
         "problems/index.html",
         items=items,
+        filters=filters,
         state=state,
         villages=villages,
         now=utcnow(),

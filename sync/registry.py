@@ -6,8 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-
 from grid.registry import Registry
 
 
@@ -23,13 +21,12 @@ class ItemKind:
 
 @dataclass(frozen=True)
 class PhotoParent:
-    """A kind of record a queued photo may belong to (`parent_kind` of /sync/photos):
+    """A kind of record a queued photo may belong to (`parent_kind` of /sync/photos), under the
+    same key as its evidence.registry.PHOTO_OWNERS entry (which holds its link table):
     `find(client_id)` gives (record id, the user who owns it, its grid id), or None when the
-    record has not arrived yet; its photos are linked through `links` (evidence.photo_links)."""
+    record has not arrived yet."""
 
     find: Callable[[str], tuple[int, int | None, int] | None]
-    links: sa.Table
-    owner_column: str
     order: int = 100
 
 

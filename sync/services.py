@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from evidence import photos
 from evidence import services as evidence
+from evidence.registry import PHOTO_OWNERS
 from evidence.storage import PhotoStore
 from extensions import db
 from grid.errors import ServiceError
@@ -179,8 +179,9 @@ def ingest_photo(
             raise SyncRefused("conflict", _l("This item was sent by someone else."), 409)
         return 200, done.response
     parent = PHOTO_PARENTS.get(upload.parent_kind)
-    if parent is None:
-        raise SyncRefused("malformed", _l("A photo belongs to a visit or a problem."), 400)
+    owner = PHOTO_OWNERS.get(upload.parent_kind)
+    if parent is None or owner is None:
+        raise SyncRefused("malformed", _l("A photo belongs to a record of a known kind."), 400)
     found = parent.find(upload.parent_client_id)
     if found is None:
         raise SyncRefused(
@@ -191,8 +192,6 @@ def ingest_photo(
         raise SyncRefused("forbidden", _l("This is someone else's record."), 403)
     grid = db.session.get(Grid, grid_id)
     timing = up.place(upload.stamp)
-    links = parent.links
-    own = sa.select(links.c.photo_id).where(links.c[parent.owner_column] == owner_id)
     moment = evidence.capture(
         grid,
         user.name,
@@ -201,7 +200,9 @@ def ingest_photo(
         reported_gps=upload.reported_gps,
         reported_taken_at=upload.reported_taken_at,
         reported_sha256=upload.reported_sha256,
-        known_hashes=evidence.known_hashes(grid, received_at, besides=own),
+        known_hashes=evidence.known_hashes(
+            grid, received_at, besides=evidence.photo_ids(owner.links, owner_id)
+        ),
     )
     try:
         result = evidence.process(data, moment)
@@ -230,7 +231,7 @@ def ingest_photo(
             extra_flags=extra,
         )
         set_times(photo, upload.stamp, timing, received_at)
-        evidence.attach(links, owner_id, photo)
+        evidence.attach(owner.links, owner_id, photo)
         response = {
             "client_id": upload.client_id,
             "kind": "photo",

@@ -1,4 +1,4 @@
-"""Access-matrix entries for upper-level findings (patrol/finding_views.py), merged into
+"""Access-matrix entries for upper-level findings (problems/views.py), merged into
 tests/test_access_matrix.py's ROUTES:
 
     from tests.matrix_findings import finding_routes

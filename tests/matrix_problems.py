@@ -1,5 +1,5 @@
 """Access-matrix entries for problems, inboxes, the complaint form and notifications
-(patrol/problem_views.py), merged into tests/test_access_matrix.py's ROUTES:
+(problems/views.py, notify/views.py), merged into tests/test_access_matrix.py's ROUTES:
 
     from tests.matrix_problems import problem_routes
     ROUTES.update(problem_routes(Route, sees))

@@ -1,4 +1,4 @@
-"""Access-matrix entries for the pollution-source ledger (patrol/ledger.py), merged into
+"""Access-matrix entries for the pollution-source ledger (sources/views.py), merged into
 tests/test_access_matrix.py's ROUTES:
 
     from tests.matrix_sources import source_routes

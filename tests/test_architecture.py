@@ -7,12 +7,17 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 
 import grimp
 import pytest
 
+import app
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PACKAGES = ("desk", "problems", "patrol", "sync", "sources", "evidence", "notify", "grid", "i18n")
+with open(os.path.join(ROOT, "pyproject.toml"), "rb") as _fh:
+    _LINTER = tomllib.load(_fh)["tool"]["importlinter"]
+PACKAGES = tuple(_LINTER["root_packages"])  # every package of the app, as the contracts see it
 LINT_IMPORTS = os.path.join(os.path.dirname(sys.executable), "lint-imports")
 
 
@@ -108,3 +113,17 @@ def test_no_import_hides_inside_a_function():
                     if isinstance(inner, ast.Import | ast.ImportFrom):
                         hidden.append(f"{os.path.relpath(path, ROOT)}:{inner.lineno}")
     assert not hidden, "imports inside functions: " + ", ".join(sorted(set(hidden)))
+
+
+def test_every_package_is_in_the_layers_and_in_the_app():
+    """A package added without its place in the stack would be checked by nothing."""
+    layers = next(c for c in _LINTER["contracts"] if c["type"] == "layers")["layers"]
+    assert list(PACKAGES) == layers
+    on_disk = {
+        name
+        for name in os.listdir(ROOT)
+        if os.path.isfile(os.path.join(ROOT, name, "__init__.py"))
+        and name not in ("tests", "bench", "migrations")
+    }
+    assert on_disk == set(PACKAGES)
+    assert [d.__name__ for d in app.DOMAINS] == [p for p in reversed(PACKAGES) if p != "i18n"]

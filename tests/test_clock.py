@@ -1,4 +1,4 @@
-"""Placing items in time without trusting the phone's clock (issue 3; patrol/clock.py)."""
+"""Placing items in time without trusting the phone's clock (issue 3; sync/clock.py)."""
 
 from datetime import datetime, timedelta
 

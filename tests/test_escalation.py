@@ -1,4 +1,4 @@
-"""The problem workflow as a table (issue 4; patrol/escalation.py). Pure: no app, no database.
+"""The problem workflow as a table (issue 4; problems/escalation.py). Pure: no app, no database.
 
 The expected table below is written from the issue's text, not read back from `RULES`: every
 (state, event, capacity) either moves to the expected state with the expected deadline or is

@@ -7,6 +7,7 @@ from flask_migrate import downgrade, upgrade
 
 from extensions import alembic_include_object, db
 from patrol.models import visit_photo
+from problems.escalation import State
 from tests import factories
 from tests.conftest import make_app
 
@@ -48,16 +49,20 @@ def _links():
 
 def test_photo_links_survive_going_back_to_the_columns_and_forward_again(database):
     """0004 moved photo.visit_id / problem_id / event_id into link tables: going down and up
-    again keeps every link (the demo's problem photos, and a visit's photo made here)."""
+    again keeps every link (a visit's photo and a problem step's photo made here, and whatever
+    the database held already)."""
     application = make_app(database.clone())
     with application.app_context():
         world = factories.make_world()
         patrol = factories.make_patrol(world, [factories.make_source(world)])
-        factories.make_photo(world, visit_photo, factories.visits_of(patrol)[0])
+        visit = factories.visits_of(patrol)[0]
+        photo = factories.make_photo(world, visit_photo, visit)
+        problem = factories.make_problem(world, State.RECHECKING)  # an after-photo of a step
         db.session.commit()
         visits, problems = _links()
         db.session.rollback()  # end the read: the migrations run on connections of their own
-        assert visits and problems and any(event for _p, _ph, event in problems)
+        assert (visit, photo.id) in visits
+        assert any(p == problem.id and event for p, _photo, event in problems)
         downgrade(revision="0003_workflow")
         columns = db.session.execute(
             sa.text("SELECT id, visit_id, problem_id, event_id FROM photo")

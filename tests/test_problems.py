@@ -27,7 +27,7 @@ from notify.models import Notification
 from problems import queries, services
 from problems.escalation import Capacity, State
 from problems.models import Problem, ProblemEvent, problem_photo
-from problems.services import event_content
+from problems.services import event_record
 from tests import photo_corpus
 from tests.conftest import DEMO_PASSWORD, csrf_token
 
@@ -541,9 +541,7 @@ def test_audit_verify_catches_a_rehashed_row_and_a_deleted_one(runner):
     rows = chain(problem)
     forged = rows[1]
     forged.comment = "伪造"
-    forged.hash = link_hash(
-        event_content(forged), forged.prev_hash
-    )  # consistent in itself: the next link breaks
+    forged.hash = link_hash(event_record(forged))  # consistent in itself: the next link breaks
     db.session.flush()
     result = runner.invoke(args=["audit", "verify", "--problem", str(problem.id)])
     assert result.exit_code == 1 and f"event #{rows[2].seq}" in result.output

@@ -9,7 +9,7 @@
   var DB_VERSION = 1;
   var BATCH = 50;
   // One id per app start: with performance.now() it lets the server place items in time
-  // without trusting the phone's clock (patrol/clock.py).
+  // without trusting the phone's clock (sync/clock.py).
   var BOOT = uuid();
   var running = null;
   var again = false;
