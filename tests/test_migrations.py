@@ -56,13 +56,15 @@ def test_photo_links_survive_going_back_to_the_columns_and_forward_again(databas
         world = factories.make_world()
         patrol = factories.make_patrol(world, [factories.make_source(world)])
         visit = factories.visits_of(patrol)[0]
-        photo = factories.make_photo(world, visit_photo, visit)
-        problem = factories.make_problem(world, State.RECHECKING)  # an after-photo of a step
+        photo_id = factories.make_photo(world, visit_photo, visit).id
+        problem_id = factories.make_problem(world, State.RECHECKING).id  # an after-photo
         db.session.commit()
         visits, problems = _links()
-        db.session.rollback()  # end the read: the migrations run on connections of their own
-        assert (visit, photo.id) in visits
-        assert any(p == problem.id and event for p, _photo, event in problems)
+        # End every read, and touch no record afterwards (an expired one would be read again):
+        # the migrations run on connections of their own and wait for this one's locks.
+        db.session.rollback()
+        assert (visit, photo_id) in visits
+        assert any(p == problem_id and event for p, _photo, event in problems)
         downgrade(revision="0003_workflow")
         columns = db.session.execute(
             sa.text("SELECT id, visit_id, problem_id, event_id FROM photo")
