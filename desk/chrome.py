@@ -22,37 +22,36 @@ _PARTS = ("head", "topbar", "nav", "footer")
 _TOKEN = "csrf-token-placeholder-4c1f"  # noqa: S105 - a marker; real tokens are signed
 
 
-def _section(endpoint: str | None) -> str | None:
-    """The navigation entry of an endpoint, found once per endpoint (per application)."""
-    known = current_app.extensions.setdefault("desk.sections", {})
-    if endpoint not in known:
-        known[endpoint] = current_section(endpoint)
-    return known[endpoint]
-
-
-def _request_key() -> tuple:
-    """What the fixed parts depend on, found once per request."""
-    key = g.get("_chrome_key")
-    if key is None:
+def _request_key() -> tuple[tuple, dict]:
+    """What the fixed parts depend on, and the application's kept parts: found once per
+    request."""
+    found = g.get("_chrome")
+    if found is None:
+        extensions = current_app.extensions
+        sections = extensions.setdefault("desk.sections", {})  # endpoint -> navigation entry
+        endpoint = request.endpoint
+        if endpoint not in sections:
+            sections[endpoint] = current_section(endpoint)
         signed_in = current_user.is_authenticated
         scope = current_scope() if signed_in else None
-        key = g._chrome_key = (
+        key = (
             request.script_root,
             current_language(),
             signed_in,
             bool(scope and scope.is_admin),
             bool(scope and any(p.grid_level <= 2 for p in scope.posts)),  # county or above
-            _section(request.endpoint),
+            sections[endpoint],
         )
-    return key
+        found = g._chrome = (key, extensions.setdefault("desk.chrome", {}))
+    return found
 
 
 def chrome(part: str) -> Markup:
     """One fixed part of the layout for the current request."""
     if part not in _PARTS:
         raise ValueError(f"no layout part {part!r}")
-    key = (part, *_request_key())
-    cache = current_app.extensions.setdefault("desk.chrome", {})
+    request_key, cache = _request_key()
+    key = (part, *request_key)
     html = cache.get(key)
     if html is None:
         _root, locale, signed_in, is_admin, upper, section = key[1:]

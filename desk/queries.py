@@ -13,7 +13,8 @@ from grid.registry import HOME_COUNTS, HomeCount
 def home_counts(user_id: int, posts: Sequence[Any]) -> list[tuple[HomeCount, int]]:
     """Each registered count for this person, in order, read with one SELECT of scalar
     subqueries. The SELECT is built once per combination of the counts' shapes and kept."""
-    entries = HOME_COUNTS.ordered()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    entries = HOME_COUNTS.ordered(app)
     shapes: list[Any] = []
     params: dict[str, Any] = {"user_id": user_id}
     for entry in entries:
@@ -24,7 +25,7 @@ def home_counts(user_id: int, posts: Sequence[Any]) -> list[tuple[HomeCount, int
             raise RuntimeError(f"home counts share the parameters {sorted(clash)}")
         params.update(own)
     key = tuple(zip((id(e) for e in entries), shapes, strict=True))
-    statements = current_app.extensions.setdefault("desk.home_statements", {})
+    statements = app.extensions.setdefault("desk.home_statements", {})
     statement = statements.get(key)
     if statement is None:
         if len(statements) > 1000:  # shapes are few; never let odd ones pile up

@@ -43,6 +43,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     cli.register(app)
     labels.register(app)
+    # The pager of every list (grid/paging.py), made once: a template importing the macro
+    # would build its module again on every page.
+    app.jinja_env.globals["pager"] = app.jinja_env.get_template("_pagination.html").module.pager
     NAVIGATION.add(
         app,
         "grids",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
-from flask import Flask, current_app, render_template
+from flask import Flask, current_app
 from markupsafe import Markup
 
 T = TypeVar("T")
@@ -33,6 +33,7 @@ class Registry(Generic[T]):
         if key in entries:
             raise RuntimeError(f"{self.name}: {key!r} is registered twice")
         entries[key] = entry
+        app.extensions.pop(self._slot + "#ordered", None)
         return entry
 
     def entries(self, app: Flask | None = None) -> dict[str, T]:
@@ -42,12 +43,20 @@ class Registry(Generic[T]):
     def get(self, key: str) -> T | None:
         return self.entries().get(key)
 
-    def ordered_items(self) -> list[tuple[str, T]]:
-        """(key, entry) by the entries' `order`, then key: for what is shown in a row."""
-        return sorted(self.entries().items(), key=lambda kv: (kv[1].order, kv[0]))
+    def ordered_items(self, app: Flask | None = None) -> list[tuple[str, T]]:
+        """(key, entry) by the entries' `order`, then key: for what is shown in a row. Sorted
+        once per application (pages ask for it on every request)."""
+        extensions = (app or current_app).extensions
+        found = extensions.get(self._slot + "#ordered")
+        if found is None:
+            items = extensions.get(self._slot, {}).items()
+            found = extensions[self._slot + "#ordered"] = sorted(
+                items, key=lambda kv: (kv[1].order, kv[0])
+            )
+        return found
 
-    def ordered(self) -> list[T]:
-        return [entry for _key, entry in self.ordered_items()]
+    def ordered(self, app: Flask | None = None) -> list[T]:
+        return [entry for _key, entry in self.ordered_items(app)]
 
 
 # --- the app shell: home page counts, navigation, links on a post's card --------------------------
@@ -131,12 +140,19 @@ class Section:
 
 
 def render_sections(registry: Registry[Section], record: Any) -> list[Markup]:
-    """Every registered section of a page, rendered for `record`, in order."""
+    """Every registered section of a page, rendered for `record`, in order. The template
+    context (what every page gets: the request, the user, the vocabularies) is made once for
+    all of them, not once per section."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    shared: dict[str, Any] = {}
     parts = []
-    for section in registry.ordered():
+    for section in registry.ordered(app):
         context = section.load(record)
         if context is not None:
-            parts.append(Markup(render_template(section.template, **context)))  # noqa: S704
+            if not shared:
+                app.update_template_context(shared)
+            template = app.jinja_env.get_template(section.template)
+            parts.append(Markup(template.render({**shared, **context})))  # noqa: S704
     return parts
 
 

@@ -27,7 +27,7 @@ from grid.fields import read_day, read_degrees, read_required_day
 from grid.forms import perform, submit
 from grid.htmx import page_or_fragment
 from grid.models import Grid, User, subtree_clause
-from grid.paging import paginate
+from grid.paging import page_of
 from grid.queries import locate, names_of
 from grid.time import local_today, utcnow
 from patrol import catalog
@@ -171,7 +171,7 @@ def index():
         if grid is None or not scope.sees(grid.path):
             abort(403)
         query = query.where(subtree_clause(grid.path))
-    items = paginate(query.order_by(Problem.found_at.desc(), Problem.id.desc()), PAGE_SIZE)
+    items = page_of(query.order_by(Problem.found_at.desc(), Problem.id.desc()), PAGE_SIZE)
     villages = {
         g.id: g
         for g in db.session.scalars(
@@ -378,7 +378,7 @@ def findings_index():
         query = query.where(UpperFinding.found_on >= first, UpperFinding.found_on < after)
     if decision in findings.DECISIONS:
         query = query.where(UpperFinding.decision == decision)
-    rows = paginate(query.order_by(UpperFinding.found_on.desc(), UpperFinding.id.desc()), PAGE_SIZE)
+    rows = page_of(query.order_by(UpperFinding.found_on.desc(), UpperFinding.id.desc()), PAGE_SIZE)
     shares = None
     if month is not None:
         counts = queries.missed_counts(*month)
