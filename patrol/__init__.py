@@ -15,7 +15,9 @@ from sync.registry import ITEM_KINDS, PHOTO_PARENTS, ItemKind, PhotoParent
 def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     labels.register(app)
-    app.context_processor(lambda: {"VISIT_OUTCOMES": catalog.VISIT_OUTCOMES})
+    # Vocabularies are fixed: globals of the templates cost nothing per page (a context
+    # processor runs on every render).
+    app.jinja_env.globals["VISIT_OUTCOMES"] = catalog.VISIT_OUTCOMES
     for order, (kind, record) in enumerate(
         (
             ("patrol.start", services.record_start),

@@ -15,8 +15,9 @@ from grid.registry import (
 )
 from i18n import N_
 from notify.registry import SUBJECTS, Subject
+from patrol import catalog
 from patrol.registry import PATROL_SECTIONS
-from problems import access, cli, labels, queries, services, settings, views
+from problems import access, cli, findings, labels, queries, services, settings, views
 from problems.models import Problem, ProblemEvent, problem_photo
 from sources.registry import DOSSIER_SECTIONS
 from sync.registry import ITEM_KINDS, PHOTO_PARENTS, ItemKind, PhotoParent
@@ -28,7 +29,13 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     cli.register(app)
     labels.register(app)
-    app.jinja_env.globals["deadline_class"] = views.deadline_class
+    app.jinja_env.globals.update(
+        deadline_class=views.deadline_class,
+        FINDING_KINDS=findings.KINDS,
+        MEDIA_LEVELS=findings.MEDIA_LEVELS,
+        DECISIONS=findings.DECISIONS,
+        CATEGORIES=catalog.CATEGORIES,
+    )
     CHAINS.add(
         app,
         "problem",

@@ -340,16 +340,6 @@ def _month(text: str) -> tuple[int, int] | None:
     return first.year, first.month
 
 
-@bp.context_processor
-def _vocabularies():
-    return {
-        "FINDING_KINDS": findings.KINDS,
-        "MEDIA_LEVELS": findings.MEDIA_LEVELS,
-        "DECISIONS": findings.DECISIONS,
-        "CATEGORIES": catalog.CATEGORIES,
-    }
-
-
 @bp.route("/findings/")
 @login_required
 def findings_index():

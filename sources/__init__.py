@@ -11,8 +11,8 @@ from sources import catalog, cli, views
 def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     cli.register(app)
-    app.context_processor(
-        lambda: {"SOURCE_KINDS": catalog.SOURCE_KINDS, "SOURCE_STATUSES": catalog.SOURCE_STATUSES}
+    app.jinja_env.globals.update(
+        SOURCE_KINDS=catalog.SOURCE_KINDS, SOURCE_STATUSES=catalog.SOURCE_STATUSES
     )
     NAVIGATION.add(
         app, "sources", NavEntry(N_("Sources"), "sources.index", 50, current=("sources.",))
