@@ -17,6 +17,7 @@ import sources
 import sync
 from extensions import configure_engine, csrf, db, limiter, login_manager, migrate, sqlite_module
 from grid.htmx import is_htmx
+from grid.inputs import IdConverter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -65,6 +66,8 @@ def create_app(test_config=None):
         "sqlite:///" + os.path.join(app.instance_path, "gridpatrol.db"),
     )
     _check_config(app)
+    # Every <int:...> in a path is a record id within the database's integer (before any route).
+    app.url_map.converters["int"] = IdConverter
     _init_extensions(app)
     for domain in DOMAINS:
         domain.init_app(app)

@@ -1,12 +1,13 @@
 """Error pages: a clear message in the user's language, as a page, a fragment or JSON."""
 
-from flask import jsonify, render_template, request
+from flask import request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from extensions import db
-from grid.htmx import is_htmx
+from grid.errors import Conflict, ServiceError
+from grid.htmx import render_error
 
 MESSAGES = {
     400: lambda: _("The request could not be understood."),
@@ -19,17 +20,6 @@ MESSAGES = {
 }
 
 
-def _wants_json() -> bool:
-    return request.accept_mimetypes.best == "application/json" or request.is_json
-
-
-def render_error(code: int, message: str):
-    if _wants_json():
-        return jsonify(error=code, message=message), code
-    template = "desk/errors/_error.html" if is_htmx() else "desk/errors/error.html"
-    return render_template(template, code=code, message=message), code
-
-
 def register_error_handlers(app):
     @app.errorhandler(CSRFError)
     def _csrf(exc):
@@ -40,6 +30,13 @@ def register_error_handlers(app):
                 "Reload the page and try again."
             ),
         )
+
+    @app.errorhandler(ServiceError)
+    def _refused(exc):
+        # A refusal no unit of work caught (a query string that cannot be read, say): 400, or
+        # 409 when someone else changed the record first. Nothing was kept.
+        db.session.rollback()
+        return render_error(409 if isinstance(exc, Conflict) else 400, str(exc))
 
     @app.errorhandler(HTTPException)
     def _http(exc):

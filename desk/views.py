@@ -12,11 +12,13 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from desk.assets import SHELL_FILES, asset_url, shell_version
 from desk.queries import home_counts
 from extensions import csrf
+from grid import inputs
 from grid.access import current_account, current_scope
 from grid.forms import unit_of_work
 from grid.registry import POST_LINKS
@@ -47,12 +49,12 @@ def offline():
 @bp.route("/lang", methods=["POST"])
 def set_language():
     """Switch the interface language; remembered in a cookie and on the account."""
-    lang = request.form.get("lang", "")
+    lang = inputs.form().choice("lang", _l("Language"), current_app.config["LANGUAGES"])
     back = request.referrer or url_for("desk.home")
     if not back.startswith(request.host_url):
         back = url_for("desk.home")
     response = redirect(back)
-    if lang in current_app.config["LANGUAGES"]:
+    if lang:
         response.set_cookie(
             "lang",
             lang,

@@ -12,6 +12,8 @@ from flask import flash, redirect, render_template
 
 from extensions import db
 from grid.errors import ServiceError
+from grid.htmx import render_error
+from grid.inputs import Invalid
 
 
 @contextmanager
@@ -27,10 +29,13 @@ def unit_of_work() -> Iterator[None]:
 
 def perform(action: Callable[[], object], done: str, back: str):
     """A post from a page: run `action`, then 303 back to the page with `done` or the refusal,
-    so a reload never posts twice."""
+    so a reload never posts twice. Input that cannot be read (grid.inputs) is answered 400 with
+    the reason and a way back."""
     try:
         with unit_of_work():
             action()
+    except Invalid as exc:  # unreadable input: not a rule of the record, so answered as such
+        return render_error(400, str(exc), back=back)
     except ServiceError as exc:
         flash(str(exc), "error")
     else:

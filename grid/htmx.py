@@ -1,6 +1,7 @@
-"""Pages that htmx may ask for a part of: one test of the request, one way to answer."""
+"""Pages that htmx may ask for a part of: one test of the request, one way to answer; and an
+error answered the way the request asked (a page, a fragment or JSON)."""
 
-from flask import current_app, render_template, request
+from flask import current_app, jsonify, render_template, request
 
 
 def is_htmx() -> bool:
@@ -16,3 +17,16 @@ def page_or_fragment(page: str, fragment: str, **context):
     )
     response.vary.add("HX-Request")
     return response
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json" or request.is_json
+
+
+def render_error(code: int, message: str, back: str | None = None):
+    """An error with its message in the user's language: JSON to scripts, a fragment to htmx, a
+    page otherwise (with a link `back` to where the user came from, when given)."""
+    if _wants_json():
+        return jsonify(error=code, message=message), code
+    template = "desk/errors/_error.html" if is_htmx() else "desk/errors/error.html"
+    return render_template(template, code=code, message=message, back=back), code

@@ -10,21 +10,22 @@ would cost more than the page itself. Both answer the same questions to the page
 from dataclasses import dataclass
 from typing import Any
 
-from flask import request
+from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
 
 from extensions import db
+from grid import inputs
 
 MAX_PAGE = 100_000  # far beyond any list here; a larger number would overflow the OFFSET
 
 
 def _page() -> int:
-    page = request.args.get("page", 1, type=int)
-    return min(max(page or 1, 1), MAX_PAGE)
+    page = inputs.query().integer("page", _l("Page"), low=1, high=MAX_PAGE, default=1)
+    return page or 1
 
 
 def paginate(query: Any, per_page: int = 50) -> Pagination:
-    """The requested page (`?page=`, 1 when absent or unreadable) of a SELECT of one entity, with
+    """The requested page (`?page=`, 1 when absent) of a SELECT of one entity, with
     the total; a page past the end is empty rather than an error."""
     return db.paginate(query, page=_page(), per_page=per_page, error_out=False, count=True)
 

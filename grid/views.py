@@ -3,7 +3,6 @@ and their posts (administrators), signing in and out, and the public disclosure 
 
 import hashlib
 import json
-import math
 from collections import defaultdict
 from urllib.parse import urlsplit
 
@@ -29,10 +28,10 @@ from flask_wtf import FlaskForm
 from geoalchemy2.shape import to_shape
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, ValidationError
 
 from extensions import db, limiter
-from grid import queries, services
+from grid import inputs, queries, services
 from grid.access import (
     Action,
     current_account,
@@ -43,7 +42,6 @@ from grid.access import (
     visible_people_clause,
 )
 from grid.errors import ServiceError
-from grid.fields import read_day
 from grid.forms import perform, submit
 from grid.htmx import is_htmx
 from grid.models import ComplaintChannel, Grid, GridKind, Membership, Role, User, subtree_clause
@@ -76,7 +74,7 @@ def show(grid_id):
     grid = grid_or_abort(grid_id)
     scope = current_scope()
     day = local_today()
-    history = request.args.get("history") == "1"
+    history = inputs.query().flag("history")
     kids = queries.children(grid)
     findings = queries.staffing_of([grid.id] + [k.id for k in kids], day)
     posts = queries.posts_in(Grid.id == grid.id, None if history else day)
@@ -112,8 +110,8 @@ def staffing(grid_id):
     """Every staffing warning under a grid (RULES §1), for the county and prefecture offices."""
     grid = grid_or_abort(grid_id)
     report = queries.staffing_report(grid, local_today())
-    only = request.args.get("severity")
-    if only in ("warning", "notice"):
+    only = inputs.query().choice("severity", _l("Severity"), ("warning", "notice"))
+    if only:
         report = [r for r in report if any(f.severity == only for f in r.findings)]
     counts = defaultdict(int)
     for r in report:
@@ -127,10 +125,13 @@ def staffing(grid_id):
 def add_channel(grid_id):
     """Publish a local complaint channel."""
     grid = grid_or_abort(grid_id, Action.MANAGE_CHANNELS)
-    form = request.form
+    form = inputs.form()
     return perform(
         lambda: services.add_channel(
-            grid, form.get("name", ""), form.get("contact", ""), by=current_user
+            grid,
+            form.text("name", _l("Channel"), max_length=100),
+            form.text("contact", _l("Contact"), max_length=200),
+            by=current_user,
         ),
         _("The channel is published."),
         url_for("grid.show", grid_id=grid.id),
@@ -155,7 +156,7 @@ def retire_channel(channel_id):
 def map_page():
     """A map of the user's grids; works without a tile server (the boundaries still show)."""
     scope = current_scope()
-    focus_id = request.args.get("grid", type=int)
+    focus_id = inputs.query().id("grid", _l("Grid"))
     if focus_id is not None:
         focus = grid_or_abort(focus_id)
     else:
@@ -182,7 +183,7 @@ def _zoom_bucket(z: int | None, level: int) -> int:
 def geojson(grid_id):
     """The grid and its children as GeoJSON, simplified to about half a pixel at zoom `z`."""
     grid = grid_or_abort(grid_id)
-    z = _zoom_bucket(request.args.get("z", type=int), grid.level)
+    z = _zoom_bucket(inputs.query().integer("z", _l("Zoom"), low=0, high=22), grid.level)
     version = hashlib.sha256(repr(queries.geometry_version()).encode()).hexdigest()[:16]
     etag = f"{grid.id}-{z}-{version}"
     if request.if_none_match.contains(etag):
@@ -228,17 +229,12 @@ def geojson(grid_id):
 @login_required
 def locate():
     """The level-3 and level-4 grids containing a WGS-84 point (?lat=..&lon=..)."""
+    args = inputs.query()
     try:
-        lat = float(request.args["lat"])
-        lon = float(request.args["lon"])
-    except (KeyError, ValueError):
-        return jsonify(
-            error="bad_request", message=_("Give lat and lon as decimal degrees (WGS-84).")
-        ), 400
-    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
-        return jsonify(
-            error="bad_request", message=_("lat must lie in -90..90 and lon in -180..180.")
-        ), 400
+        lat = args.latitude("lat", _l("Latitude"), required=True)
+        lon = args.longitude("lon", _l("Longitude"), required=True)
+    except inputs.Invalid as exc:
+        return jsonify(error="bad_request", message=str(exc)), 400
     found = {}
     for level in (3, 4):
         g = queries.locate(lon, lat, level)
@@ -313,7 +309,7 @@ def _require_admin():
 def people_index():
     """People the administrator manages, searchable by name, log-in name or mobile."""
     _require_admin()
-    q = (request.args.get("q") or "").strip()
+    q = inputs.query().text("q", _l("Search"), max_length=60)
     query = sa.select(User).where(visible_people_clause(current_scope()))
     if q:
         like = f"%{q}%"
@@ -331,7 +327,7 @@ def people_new():
     _require_admin()
     if request.method == "GET":
         return render_template("grid/people/new.html", form={})
-    form = request.form
+    form = inputs.form()
 
     def registered(user):
         flash(
@@ -342,15 +338,15 @@ def people_new():
 
     return submit(
         lambda: services.create_user(
-            form.get("username", ""),
-            form.get("name", ""),
-            form.get("password", ""),
-            mobile=form.get("mobile"),
-            office_phone=form.get("office_phone"),
+            form.text("username", _l("Log-in name"), max_length=64),
+            form.text("name", _l("Name"), max_length=60),
+            form.text("password", _l("Password"), max_length=200),
+            mobile=form.optional_text("mobile", _l("Mobile"), max_length=20),
+            office_phone=form.optional_text("office_phone", _l("Office phone"), max_length=30),
             by=current_account(),
         ),
         template="grid/people/new.html",
-        context={"form": form},
+        context={"form": request.form},
         then=registered,
     )
 
@@ -381,15 +377,15 @@ def people_show(user_id):
 def people_update(user_id):
     """Change a person's contact details, password or whether they may sign in."""
     person = person_or_404(user_id)
-    form = request.form
+    form = inputs.form()
     return perform(
         lambda: services.update_person(
             person,
-            name=form.get("name", ""),
-            mobile=form.get("mobile"),
-            office_phone=form.get("office_phone"),
-            password=form.get("password") or None,
-            active=form.get("active") == "1",
+            name=form.text("name", _l("Name"), max_length=60),
+            mobile=form.optional_text("mobile", _l("Mobile"), max_length=20),
+            office_phone=form.optional_text("office_phone", _l("Office phone"), max_length=30),
+            password=form.optional_text("password", _l("Password"), max_length=200),
+            active=form.flag("active"),
             by=current_user,
         ),
         _("Saved."),
@@ -402,10 +398,15 @@ def people_update(user_id):
 def people_appoint(grid_id):
     """Give a person a post in this grid, from a date (posts are never rewritten)."""
     grid = grid_or_abort(grid_id, Action.MANAGE_PEOPLE)
-    form = request.form
+    form = inputs.form()
 
     def give():
-        person = queries.find_login(form.get("login", ""))
+        role = form.choice("role", _l("Post"), Role.__members__.values())
+        started_on = form.day("started_on", _l("From"), default=local_today())
+        full_time = form.choice_of("full_time", _l("Full-time"), {"1": True, "0": False})
+        title = form.optional_text("title", _l("Title"), max_length=60)
+        cover_ids = form.ids("covers", _l("Covers")) if role == Role.SUBHEAD else []
+        person = queries.find_login(form.text("login", _l("Log-in name or mobile number")))
         reachable = person is not None and db.session.scalar(
             sa.select(User.id).where(User.id == person.id, visible_people_clause(current_scope()))
         )
@@ -416,21 +417,17 @@ def people_appoint(grid_id):
                     "area. Register them first."
                 )
             )
-        role = form.get("role", "")
-        if role not in Role.__members__.values():
+        if role is None:
             raise ServiceError(_("Choose a post."))
-        covers = []
-        if role == Role.SUBHEAD:
-            ids = [int(i) for i in form.getlist("covers") if i.isdigit()]
-            covers = list(db.session.scalars(sa.select(Grid).where(Grid.id.in_(ids))))
+        covers = list(db.session.scalars(sa.select(Grid).where(Grid.id.in_(cover_ids))))
         services.appoint(
             person,
             grid,
             role,
-            read_day(form.get("started_on"), local_today()),
+            started_on,
             by=current_user,
-            full_time={"1": True, "0": False}.get(form.get("full_time", "")),
-            title=form.get("title"),
+            full_time=full_time,
+            title=title,
             covers=covers,
         )
 
@@ -446,7 +443,9 @@ def people_end_post(membership_id):
     grid_or_abort(membership.grid_id, Action.MANAGE_PEOPLE)
     return perform(
         lambda: services.end_post(
-            membership, read_day(request.form.get("last_day"), local_today()), by=current_user
+            membership,
+            inputs.form().day("last_day", _l("Last day"), default=local_today()),
+            by=current_user,
         ),
         _("The post is ended."),
         url_for("grid.people_show", user_id=membership.user_id),
@@ -487,11 +486,26 @@ def unauthorized():
     return redirect(url_for("grid.login", next=request.full_path.rstrip("?")))
 
 
+def _typed(max_length: int, keep: bool = False):
+    """A WTForms validator reading the field as grid.inputs reads text (length, one line, no
+    control characters); `keep` leaves the value as typed (a password is not trimmed)."""
+
+    def check(form, field):
+        try:
+            text = inputs.Fields({field.name: field.data}).text(
+                field.name, field.label.text, max_length=max_length
+            )
+        except inputs.Invalid as exc:
+            raise ValidationError(str(exc)) from None
+        if not keep:
+            field.data = text
+
+    return check
+
+
 class LoginForm(FlaskForm):
-    login = StringField(
-        _l("Log-in name or mobile number"), validators=[DataRequired(), Length(max=64)]
-    )
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    login = StringField(_l("Log-in name or mobile number"), validators=[DataRequired(), _typed(64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), _typed(200, keep=True)])
 
 
 def _account_key() -> str:
@@ -500,7 +514,7 @@ def _account_key() -> str:
 
 def _safe_next(target: str | None) -> str:
     """Only local paths: never redirect off-site after signing in."""
-    if target:
+    if target and target.isprintable():  # no CR/LF to split a header with
         parts = urlsplit(target)
         if (
             not parts.scheme

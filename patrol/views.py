@@ -1,15 +1,17 @@
 """The patrol page (offline first), patrols as reviewers see them, and coverage."""
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, jsonify, render_template, request
+from flask import Blueprint, abort, jsonify, render_template
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from geoalchemy2.shape import to_shape
 
 from evidence.services import photos_of
 from extensions import db
+from grid import inputs
 from grid.access import current_scope, grid_or_abort
 from grid.models import Grid, User
 from grid.registry import render_sections
@@ -30,7 +32,7 @@ bp = Blueprint("patrol", __name__, url_prefix="/patrol")
 def index():
     """Today's patrol: start, visit each source, report problems, end — works offline."""
     grids = queries.supervised_grids(current_user, local_today())
-    chosen = request.args.get("grid", type=int)
+    chosen = inputs.query().id("grid", _l("Grid"))
     grid = next((g for g in grids if g.id == chosen), grids[0] if grids else None)
     return render_template(
         "patrol/index.html",
@@ -88,7 +90,11 @@ def coverage_page():
     """Which sources were patrolled on a day or in a month, per village and township
     (RULES §2: every active source once a day), computed from the records."""
     scope = current_scope()
-    grid_id = request.args.get("grid", type=int)
+    args = inputs.query()
+    grid_id = args.id("grid", _l("Grid"))
+    today = local_today()
+    month = args.month("month", _l("Month"), latest=today)
+    day = args.day("day", _l("Day"), default=today, latest=today)
     if grid_id is None:
         top = db.session.scalars(
             sa.select(Grid).where(scope.grid_clause()).order_by(Grid.path).limit(1)
@@ -98,19 +104,7 @@ def coverage_page():
         grid = top
     else:
         grid = grid_or_abort(grid_id)
-    today = local_today()
-    month = request.args.get("month")
-    try:
-        if month:
-            first = datetime.strptime(month, "%Y-%m").date()
-            days = coverage.days_of(first.year, first.month, until=today)
-        else:
-            day = date.fromisoformat(request.args.get("day") or today.isoformat())
-            days = [day]
-    except ValueError:
-        abort(400)
-    if not days:
-        abort(400)
+    days = coverage.days_of(month.year, month.month, until=today) if month else [day]
     lives, visits = queries.coverage_inputs(grid, days[0], days[-1])
     per_village = coverage.by_grid(lives, visits, days)
     villages = {
@@ -139,7 +133,7 @@ def coverage_page():
         villages=villages,
         missed=missed,
         patrollers=patrollers,
-        month=month,
+        month=month.strftime("%Y-%m") if month else None,
         today=today,
         prev_day=(days[0] - timedelta(days=1)).isoformat(),
         next_day=(days[-1] + timedelta(days=1)).isoformat(),

@@ -2,7 +2,7 @@
 list and entry, the public complaint form, and upper-level findings."""
 
 import re
-from datetime import datetime
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import (
@@ -16,14 +16,15 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from geoalchemy2.shape import to_shape
 
 from evidence.services import photo_store, read_uploads
 from extensions import db, limiter
+from grid import inputs
 from grid.access import Action, current_account, current_scope, grid_or_abort
 from grid.errors import ServiceError
-from grid.fields import read_day, read_degrees, read_required_day
 from grid.forms import perform, submit
 from grid.htmx import page_or_fragment
 from grid.models import Grid, User, subtree_clause
@@ -43,6 +44,13 @@ bp = Blueprint("problems", __name__)
 
 MAX_PHOTOS = 5
 PAGE_SIZE = 50
+MAX_VERSION = 2**31 - 1  # a problem's version counts its steps
+FIRST_FINDING = date(2015, 1, 1)  # the grid system's rules date from 2015 on
+LISTED_STATES = (*OPEN_STATES, "resolved", "closed", "dismissed", "open")
+
+
+def _years_ahead(years: int) -> date:
+    return local_today() + timedelta(days=366 * years)
 
 
 def _photos() -> list[bytes]:
@@ -107,24 +115,27 @@ def show(problem_id):
 def act(problem_id):
     """Fire one step of the workflow (approve, assign, re-check, ...) on a problem."""
     problem = problem_or_abort(problem_id)
-    form = request.form
+    form = inputs.form()
 
     def step():
-        try:
-            version = int(form.get("version", ""))
-        except ValueError as exc:
-            raise ServiceError(_("The page is out of date. Reload it.")) from exc
+        version = form.integer("version", _l("Version"), low=0, high=MAX_VERSION)
+        if version is None:
+            raise ServiceError(_("The page is out of date. Reload it."))
         services.act(
             problem,
             current_account(),
             services.Act(
-                event=form.get("event", ""),
+                event=form.text("event", _l("Step"), max_length=20),
                 version=version,
-                comment=form.get("comment", ""),
-                assignee_login=form.get("assignee_login", ""),
-                assignee_department=form.get("assignee_department", ""),
-                lead_department=form.get("lead_department", ""),
-                due_date=read_day(form.get("due_date")),
+                comment=form.text("comment", _l("Comment"), max_length=2000, multiline=True),
+                assignee_login=form.text("assignee_login", _l("Assignee"), max_length=64),
+                assignee_department=form.text(
+                    "assignee_department", _l("Department"), max_length=100
+                ),
+                lead_department=form.text("lead_department", _l("Lead department"), max_length=100),
+                due_date=form.day(
+                    "due_date", _l("Rectify by"), earliest=local_today(), latest=_years_ahead(5)
+                ),
                 photos=_photos(),
             ),
             photo_store(),
@@ -158,14 +169,16 @@ def index():
     """Problems in my area, by state; overdue ones marked."""
     scope = current_scope()
     query = sa.select(Problem).join(Grid, Grid.id == Problem.grid_id).where(scope.grid_clause())
-    state = request.args.get("state")
+    args = inputs.query()
+    state = args.choice("state", _l("State"), LISTED_STATES)
+    overdue = args.flag("overdue")
+    grid_id = args.id("grid", _l("Grid"))
     if state in OPEN_STATES or state in ("resolved", "closed", "dismissed"):
         query = query.where(Problem.state == state)
     elif state == "open":
         query = query.where(Problem.state.in_(OPEN_STATES))
-    if request.args.get("overdue") == "1":
+    if overdue:
         query = query.where(Problem.deadline_at < utcnow(), Problem.state.in_(OPEN_STATES))
-    grid_id = request.args.get("grid", type=int)
     if grid_id:
         grid = db.session.get(Grid, grid_id)
         if grid is None or not scope.sees(grid.path):
@@ -180,7 +193,7 @@ def index():
     }
     filters = {
         "state": state or None,
-        "overdue": "1" if request.args.get("overdue") == "1" else None,
+        "overdue": "1" if overdue else None,
         "grid": grid_id or None,
     }
     return render_template(
@@ -207,19 +220,22 @@ def new():
         abort(403)
     if request.method == "GET":
         return render_template("problems/new.html", form={}, categories=catalog.CATEGORIES)
-    form = request.form
+    form = inputs.form()
 
     def enter():
-        lat, lon = read_degrees(form.get("lat")), read_degrees(form.get("lon"))
+        lat, lon = form.latitude("lat", _l("Latitude")), form.longitude("lon", _l("Longitude"))
+        category = form.text("category", _l("Category"), max_length=30)
+        severity = form.text("severity", _l("Severity"), max_length=10)
+        description = form.text("description", _l("Description"), max_length=2000, multiline=True)
         village = locate(lon, lat, 4) if lon is not None and lat is not None else None
         if village is None or not scope.sees(village.path):
             raise ServiceError(_("Give a place inside your area (latitude and longitude)."))
         return services.enter_by_office(
             current_account(),
             village,
-            form.get("category", ""),
-            form.get("severity", ""),
-            form.get("description", ""),
+            category,
+            severity,
+            description,
             lon,
             lat,
             _photos(),
@@ -233,7 +249,7 @@ def new():
     return submit(
         enter,
         template="problems/new.html",
-        context={"form": form, "categories": catalog.CATEGORIES},
+        context={"form": request.form, "categories": catalog.CATEGORIES},
         then=entered,
     )
 
@@ -245,13 +261,10 @@ def complaint():
     (FixMyStreet-like routing by location)."""
     if request.method == "GET":
         return render_template("problems/complaint.html", form={}, categories=catalog.CATEGORIES)
-    form = request.form
+    form = inputs.form()
 
     def file():
-        try:
-            lat, lon = read_degrees(form.get("lat")), read_degrees(form.get("lon"))
-        except ServiceError:
-            lat = lon = None
+        lat, lon = form.latitude("lat", _l("Latitude")), form.longitude("lon", _l("Longitude"))
         if lat is None or lon is None:
             raise ServiceError(
                 _("Mark the place on the map, use your location, or give latitude and longitude.")
@@ -260,10 +273,12 @@ def complaint():
             services.Complaint(
                 lon=lon,
                 lat=lat,
-                category=form.get("category", ""),
-                description=form.get("description", ""),
-                name=form.get("name", ""),
-                contact=form.get("contact", ""),
+                category=form.text("category", _l("Category"), max_length=30),
+                description=form.text(
+                    "description", _l("Description"), max_length=2000, multiline=True
+                ),
+                name=form.text("name", _l("Your name"), max_length=60),
+                contact=form.text("contact", _l("Contact"), max_length=100),
                 photos=_photos(),
             ),
             photo_store(),
@@ -276,7 +291,7 @@ def complaint():
     return submit(
         file,
         template="problems/complaint.html",
-        context={"form": form, "categories": catalog.CATEGORIES},
+        context={"form": request.form, "categories": catalog.CATEGORIES},
         then=filed,
     )
 
@@ -305,39 +320,35 @@ def _counties() -> list[Grid]:
     )
 
 
-def _finding_fields(form) -> services.FindingFields:
-    """The finding as typed; ServiceError when a date or a number cannot be read."""
-    kind = form.get("kind") or ""
+def _finding_fields(form: inputs.Fields) -> services.FindingFields:
+    """The finding as typed; Invalid when a field cannot be read."""
+    kind = form.text("kind", _l("Kind"), max_length=12)
     return services.FindingFields(
-        county_id=form.get("county", type=int),
-        found_on=read_required_day(form.get("found_on")),
+        county_id=form.id("county", _l("County")),
+        found_on=form.day(
+            "found_on", _l("Found on"), required=True, earliest=FIRST_FINDING, latest=local_today()
+        ),
         kind=kind,
-        media_level=(form.get("media_level") or None) if kind == "media" else None,
-        category=form.get("category") or "",
-        lon=read_degrees(form.get("lon")),
-        lat=read_degrees(form.get("lat")),
-        place=(form.get("place") or "").strip() or None,
-        description=(form.get("description") or "").strip(),
+        media_level=(
+            form.optional_text("media_level", _l("Media level"), max_length=12)
+            if kind == "media"
+            else None
+        ),
+        category=form.text("category", _l("Category"), max_length=30),
+        lon=form.longitude("lon", _l("Longitude")),
+        lat=form.latitude("lat", _l("Latitude")),
+        place=form.optional_text("place", _l("Place"), max_length=200),
+        description=form.text("description", _l("Description"), max_length=2000, multiline=True),
     )
 
 
-def _problem_ids(form) -> list[int]:
+def _problem_ids(form: inputs.Fields) -> list[int]:
     """The ticked candidates and any report numbers typed in."""
-    raw = form.getlist("problem") + re.split(r"[\s,，、]+", form.get("other_problems") or "")
-    try:
-        return [int(r) for r in raw if r.strip()]
-    except ValueError as exc:
-        raise ServiceError(_("Report numbers are whole numbers, such as 1024.")) from exc
-
-
-def _month(text: str) -> tuple[int, int] | None:
-    if not text:
-        return None
-    try:
-        first = datetime.strptime(text, "%Y-%m")
-    except ValueError:
-        abort(400)
-    return first.year, first.month
+    typed = form.text("other_problems", _l("Other report numbers"), max_length=2000)
+    numbers = [n for n in re.split(r"[\s,，、]+", typed) if n]
+    label = _l("Other report numbers")
+    others = inputs.Fields({"other_problems": numbers}).ids("other_problems", label)
+    return form.ids("problem", _l("Reports")) + [n for n in others if n]
 
 
 @bp.route("/findings/")
@@ -349,29 +360,30 @@ def findings_index():
     counties = [c for c in _counties() if scope.sees(c.path)]
     if not counties:
         abort(403)  # village and township posts: findings concern counties
-    county_id = request.args.get("county", type=int)
+    args = inputs.query()
+    county_id = args.id("county", _l("County"))
+    month = args.month("month", _l("Month"))
+    decision = args.choice("decision", _l("Decision"), findings.DECISIONS, default="")
     chosen = None
     if county_id is not None:
         chosen = grid_or_abort(county_id)
         if chosen.level != 2:
             abort(404)
-    month_text = (request.args.get("month") or "").strip()
-    month = _month(month_text)
-    decision = request.args.get("decision") or ""
+    month_text = month.strftime("%Y-%m") if month else ""
     query = sa.select(UpperFinding)
     if chosen is not None:
         query = query.where(UpperFinding.county_id == chosen.id)
     elif not scope.everything:
         query = query.where(UpperFinding.county_id.in_([c.id for c in counties]))
     if month is not None:
-        first, after = queries.month_bounds(*month)
+        first, after = queries.month_bounds(month.year, month.month)
         query = query.where(UpperFinding.found_on >= first, UpperFinding.found_on < after)
     if decision in findings.DECISIONS:
         query = query.where(UpperFinding.decision == decision)
     rows = page_of(query.order_by(UpperFinding.found_on.desc(), UpperFinding.id.desc()), PAGE_SIZE)
     shares = None
     if month is not None:
-        counts = queries.missed_counts(*month)
+        counts = queries.missed_counts(month.year, month.month)
         total = sum(counts.values())
         shares = {
             "total": total,
@@ -383,7 +395,7 @@ def findings_index():
     filters = {
         "county": county_id,
         "month": month_text or None,
-        "decision": decision if decision in findings.DECISIONS else None,
+        "decision": decision or None,
     }
     return render_template(
         "problems/findings/index.html",
@@ -406,11 +418,12 @@ def findings_new():
     _staff_or_403()
     counties = _counties()
     if request.method == "GET":
-        form = {"found_on": local_today().isoformat(), "county": request.args.get("county", "")}
+        county_id = inputs.query().id("county", _l("County"))
+        form = {"found_on": local_today().isoformat(), "county": str(county_id or "")}
         return render_template(
             "problems/findings/new.html", counties=counties, form=form, today=local_today()
         )
-    form = request.form
+    form = inputs.form()
 
     def recorded(finding):
         flash(_("The finding is recorded."), "success")
@@ -419,7 +432,7 @@ def findings_new():
     return submit(
         lambda: services.record_finding(_finding_fields(form), by=current_account()),
         template="problems/findings/new.html",
-        context={"counties": counties, "form": form, "today": local_today()},
+        context={"counties": counties, "form": request.form, "today": local_today()},
         then=recorded,
     )
 
@@ -459,8 +472,8 @@ def findings_decide(finding_id):
     it missed it."""
     finding = _finding_or_404(finding_id)
     _staff_or_403()
-    form = request.form
-    choice = form.get("decision") or ""
+    form = inputs.form()
+    choice = form.choice("decision", _l("Decision"), (ALREADY_REPORTED, MISSED), default="")
     done = {
         ALREADY_REPORTED: _("The finding is marked as already reported by the grid."),
         MISSED: _("The finding is marked as missed by the grid."),

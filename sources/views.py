@@ -3,18 +3,20 @@ changes to it (RULES §2: the county keeps the ledger and surveys every source e
 
 import io
 import os
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from geoalchemy2.shape import to_shape
 
 from evidence.services import photo_store
 from extensions import db
+from grid import inputs
 from grid.access import Action, current_account, current_scope, grid_or_abort
 from grid.errors import ServiceError
-from grid.fields import read_day, read_degrees
 from grid.forms import perform, submit
 from grid.models import Grid, GridKind, User, subtree_clause
 from grid.paging import paginate
@@ -61,29 +63,26 @@ def _county_of(grid: Grid) -> Grid | None:
     return db.session.get(Grid, grid.ancestor_ids[1])
 
 
-def _fields(form) -> services.SourceFields:
-    """The particulars as typed; ServiceError when the position cannot be read."""
-    lat, lon = read_degrees(form.get("lat")), read_degrees(form.get("lon"))
+def _fields(form: inputs.Fields) -> services.SourceFields:
+    """The particulars as typed; Invalid when one cannot be read."""
+    lat, lon = form.latitude("lat", _l("Latitude")), form.longitude("lon", _l("Longitude"))
     if (lat is None) != (lon is None):
         raise ServiceError(_("Give both latitude and longitude, or neither."))
-
-    def text(name: str, limit: int) -> str | None:
-        value = (form.get(name) or "").strip()
-        return value[:limit] or None
-
-    special = form.get("special_supervision") == "1"
+    special = form.flag("special_supervision")
     return services.SourceFields(
-        name=(form.get("name") or "").strip(),
-        kind=form.get("kind") or "",
+        name=form.text("name", _l("Name"), max_length=120),
+        kind=form.text("kind", _l("Kind"), max_length=20),
         lon=lon,
         lat=lat,
-        address=text("address", 200),
-        key_polluter=form.get("key_polluter") == "1",
+        address=form.optional_text("address", _l("Address"), max_length=200),
+        key_polluter=form.flag("key_polluter"),
         special_supervision=special,
-        special_reason=text("special_reason", 200) if special else None,
-        contact_name=text("contact_name", 60),
-        contact_phone=text("contact_phone", 30),
-        notes=text("notes", 4000),
+        special_reason=(
+            form.optional_text("special_reason", _l("Reason"), max_length=200) if special else None
+        ),
+        contact_name=form.optional_text("contact_name", _l("Contact person"), max_length=60),
+        contact_phone=form.optional_text("contact_phone", _l("Contact phone"), max_length=30),
+        notes=form.optional_text("notes", _l("Notes"), max_length=4000, multiline=True),
     )
 
 
@@ -110,7 +109,12 @@ def _form_of(source: Source) -> dict:
 def index():
     """The sources the user may see, in a grid, filtered and searched by name."""
     scope = current_scope()
-    grid_id = request.args.get("grid", type=int)
+    args = inputs.query()
+    grid_id = args.id("grid", _l("Grid"))
+    kind = args.choice("kind", _l("Kind"), catalog.SOURCE_KINDS, default="")
+    status = args.choice("status", _l("Status"), catalog.SOURCE_STATUSES, default="")
+    special = args.flag("special")
+    q = args.text("q", _l("Search"), max_length=60)
     if grid_id is not None:
         grid = grid_or_abort(grid_id)
         area = subtree_clause(grid.path)
@@ -121,10 +125,6 @@ def index():
         if grid is None:
             return render_template("grid/none.html")
         area = scope.grid_clause()  # a sub-grid head sees several villages
-    kind = request.args.get("kind") or ""
-    status = request.args.get("status") or ""
-    special = request.args.get("special") == "1"
-    q = (request.args.get("q") or "").strip()[:60]
     # A source without a location belongs to its county until the county places it.
     query = (
         sa.select(Source)
@@ -185,7 +185,7 @@ def _manageable_counties() -> list[Grid]:
 @login_required
 def new():
     """Add a source to a county's ledger; its village is found from its location."""
-    county_id = request.args.get("county", type=int)
+    county_id = inputs.query().id("county", _l("County"))
     if county_id is None:
         counties = _manageable_counties()
         if not counties:
@@ -198,7 +198,7 @@ def new():
         abort(404)
     if request.method == "GET":
         return render_template("sources/new.html", county=county, form={})
-    form = request.form
+    form = inputs.form()
 
     def created(source):
         flash(_("%(name)s is in the ledger.", name=source.name), "success")
@@ -207,7 +207,7 @@ def new():
     return submit(
         lambda: services.create_source(county, _fields(form), by=current_account()),
         template="sources/new.html",
-        context={"county": county, "form": form},
+        context={"county": county, "form": request.form},
         then=created,
     )
 
@@ -280,7 +280,7 @@ def update(source_id):
     """Change a source's particulars; a new location may put it in another village."""
     source = _source_or_404(source_id)
     _manage(source)
-    form = request.form
+    form = inputs.form()
     return perform(
         lambda: services.update_source(source, _fields(form), by=current_account()),
         _("Saved."),
@@ -294,14 +294,14 @@ def change_status(source_id):
     """Record that a source was relocated, stopped, closed down or is active again."""
     source = _source_or_404(source_id)
     _manage(source)
-    form = request.form
+    form = inputs.form()
     return perform(
         lambda: services.change_status(
             source,
-            form.get("status", ""),
-            read_day(form.get("effective_on"), local_today()),
+            form.text("status", _l("Status"), max_length=20),
+            form.day("effective_on", _l("From"), default=local_today(), latest=_soon()),
             by=current_account(),
-            note=form.get("note"),
+            note=form.optional_text("note", _l("Note"), max_length=200),
         ),
         _("The status is changed."),
         url_for("sources.show", source_id=source.id),
@@ -314,13 +314,13 @@ def survey(source_id):
     """Record the county's quarterly survey of a source (RULES §2)."""
     source = _source_or_404(source_id)
     _manage(source)
-    form = request.form
+    form = inputs.form()
     return perform(
         lambda: services.record_survey(
             source,
-            read_day(form.get("surveyed_on"), local_today()),
+            form.past_day("surveyed_on", _l("Surveyed on"), default=local_today()),
             by=current_account(),
-            note=form.get("note"),
+            note=form.optional_text("note", _l("Note"), max_length=500, multiline=True),
         ),
         _("The survey is recorded."),
         url_for("sources.show", source_id=source.id),
@@ -335,12 +335,13 @@ def move(source_id):
     county = _manage(source)
 
     def act():
-        village = db.session.get(Grid, request.form.get("village", type=int) or -1)
+        form = inputs.form()
+        note = form.optional_text("note", _l("Note"), max_length=200)
+        village_id = form.id("village", _l("Village"))
+        village = db.session.get(Grid, village_id) if village_id else None
         if village is None:
             raise ServiceError(_("Choose a village of %(county)s.", county=county.name))
-        services.move_source(
-            source, village, by=current_account(), note=request.form.get("note") or None
-        )
+        services.move_source(source, village, by=current_account(), note=note)
 
     return perform(act, _("The source is moved."), url_for("sources.show", source_id=source.id))
 
@@ -353,6 +354,7 @@ def add_document(source_id):
     _manage(source)
 
     def act():
+        title = inputs.form().text("title", _l("Document title"), max_length=120)
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             raise ServiceError(_("Choose a file."))
@@ -361,7 +363,7 @@ def add_document(source_id):
         data = upload.stream.read(services.MAX_DOCUMENT_BYTES + 1)
         services.add_document(
             source,
-            request.form.get("title", ""),
+            title,
             data,
             content_type,
             by=current_account(),
@@ -386,8 +388,18 @@ def document(doc_id):
         io.BytesIO(data),
         mimetype=item.content_type,
         as_attachment=True,
-        download_name=f"{item.title}.{ext}",
+        download_name=f"{_one_line(item.title)}.{ext}",
         max_age=0,
     )
     response.headers["Cache-Control"] = "private, no-cache"
     return response
+
+
+def _one_line(title: str) -> str:
+    """A title as a file name: no line breaks or other controls (kept before they were refused)."""
+    return "".join(ch if ch.isprintable() else " " for ch in title).strip() or "document"
+
+
+def _soon() -> date:
+    """A status change may be recorded ahead of the day it takes effect, by up to a year."""
+    return local_today() + timedelta(days=366)

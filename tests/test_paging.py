@@ -1,9 +1,11 @@
 """Lists in pages (grid/paging.py and templates/_pagination.html): the page read within bounds,
 whether another follows without counting, and the filters kept on the links to the next page."""
 
+import pytest
 import sqlalchemy as sa
 from flask import render_template_string
 
+from grid.inputs import Invalid
 from grid.paging import MAX_PAGE, page_of, paginate
 from problems.models import Problem
 
@@ -30,7 +32,7 @@ def test_a_page_knows_whether_another_follows_without_counting(
 
 def test_the_page_number_is_read_within_bounds(app, db_session, make_world, make_problem):
     query, made = _three(make_world, make_problem)
-    for asked, page in (("0", 1), ("-3", 1), ("two", 1), (str(2**70), MAX_PAGE)):
+    for asked, page in (("", 1), ("2", 2), (str(MAX_PAGE), MAX_PAGE)):
         with app.test_request_context(f"/?page={asked}"):
             found = page_of(query, per_page=2)
             counted = paginate(query, per_page=2)
@@ -38,6 +40,9 @@ def test_the_page_number_is_read_within_bounds(app, db_session, make_world, make
         assert counted.total == 3
         if page == MAX_PAGE:
             assert found.items == [] and counted.items == [] and not found.has_next
+    for asked in ("0", "-3", "two", str(MAX_PAGE + 1), str(2**70)):
+        with app.test_request_context(f"/?page={asked}"), pytest.raises(Invalid, match="页码"):
+            page_of(query, per_page=2)
 
 
 def test_the_pager_keeps_the_filters_and_says_where_it_is(

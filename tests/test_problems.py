@@ -366,7 +366,7 @@ BAD = {
         lambda p: {"event": "approve", "version": str(p.version - 1)},
         "已有他人先办理了此问题",
     ),
-    "no version": (lambda p: {"event": "approve", "version": "x"}, "页面已过期"),
+    "no version": (lambda p: {"event": "approve", "version": "x"}, "「版本」应为 0 到"),
     "unknown event": (lambda p: {"event": "teleport"}, "未知的操作"),
     "missing comment": (lambda p: {"event": "send_back", "comment": "  "}, "请填写意见"),
     "not an image": (
@@ -392,7 +392,7 @@ def test_bad_input_is_refused_and_changes_nothing(client, case):
     before = snapshot(problem)
     form, message = BAD[case]
     response = post_act(client, problem, **form(problem))
-    assert response.status_code == 200
+    assert response.status_code in (200, 400)  # a refused rule, or input that cannot be read
     assert message in response.get_data(as_text=True)
     assert snapshot(problem) == before
 
