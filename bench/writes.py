@@ -280,6 +280,7 @@ class Run:
     duration: float
     records: list[dict]
     started: float
+    unfinished: list[dict] = field(default_factory=list)  # still waiting when the run ended
     peak_mb: list[float] = field(default_factory=list)
     end_mb: list[float] = field(default_factory=list)
     locust_output: str = ""
@@ -401,6 +402,7 @@ def run_load(
         bombs=bombs,
         duration=DURATION,
         records=result["records"],
+        unfinished=result.get("unfinished", []),
         started=result["started"] or min(r["start"] for r in result["records"]),
         peak_mb=[kb / 1024 for _pid, kb in sorted(sampler.peak_kb.items())],
         end_mb=[kb / 1024 for _pid, kb in sorted(sampler.end_kb.items())],
@@ -455,6 +457,7 @@ def _summary_rows(runs: list[Run], ctx: Context) -> list[tuple]:
                 _ms(run.p(WRITE_KINDS, 95)),
                 _ms(run.p(["sync run"], 95)),
                 f"{errors} / {refused}",
+                str(len([u for u in run.unfinished if u["kind"] in (*WRITE_KINDS, "bomb")])),
                 " / ".join(f"{mb:,.0f}" for mb in run.peak_mb),
                 " / ".join(f"{mb:,.0f}" for mb in run.end_mb),
             )
@@ -550,6 +553,7 @@ def run(ctx: Context) -> str:
             "Write p95 ms",
             "Sync run p95 ms",
             "Errors / refused",
+            "Unanswered at the end",
             "Peak RSS per worker MB",
             "RSS at end MB",
         ),
@@ -573,8 +577,11 @@ Writes/s counts the writes answered 2xx (or, for a comment, not refused) within 
 the latencies are of every answered write (sync items, sync photos, comments, complaints; not the
 token). A refusal is a 4xx, a 503 or a 2xx whose body refuses (a sync item's own status, a
 comment's error message); an error is any other 5xx or no answer. A sync run is the phone's whole
-round (token, items, photo). Peak RSS is the highest resident memory of each gunicorn worker
-(sampled every 0.2 s and the kernel's high-water mark); "at end" is what it holds after the run.
+round (token, items, photo). Unanswered at the end: writes (and bombs) still waiting for an
+answer {STOP_TIMEOUT} s after the run ended, when locust stops its users; they are in no latency
+figure, so a long tail is worse than its p95 shows. Peak RSS is the highest resident memory of
+each gunicorn worker (sampled every 0.2 s and the kernel's high-water mark); "at end" is what it
+holds after the run.
 
 {summary}
 

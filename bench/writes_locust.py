@@ -30,6 +30,8 @@ with open(PLAN["phone_photo"], "rb") as _fh:
 with open(PLAN["bomb_photo"], "rb") as _fh:
     BOMB_PHOTO = _fh.read()
 RECORDS: list[dict] = []
+PENDING: dict[int, dict] = {}  # requests sent and not answered yet (cut off at the end if so)
+_REQUESTS = itertools.count()
 STARTED: list[float] = []
 _WRITERS = itertools.count()
 _BOMBERS = itertools.count()
@@ -45,7 +47,14 @@ def _started(**_kwargs):
 @events.quitting.add_listener
 def _write(**_kwargs):
     with open(os.environ["BENCH_OUT"], "w", encoding="utf-8") as fh:
-        json.dump({"started": STARTED[0] if STARTED else None, "records": RECORDS}, fh)
+        json.dump(
+            {
+                "started": STARTED[0] if STARTED else None,
+                "records": RECORDS,
+                "unfinished": list(PENDING.values()),
+            },
+            fh,
+        )
 
 
 def unique_jpeg(data: bytes) -> bytes:
@@ -102,7 +111,8 @@ class Recorder:
         if self.user.cookie:
             headers["Cookie"] = f"session={self.user.cookie}"
         self.user.client.cookies.clear()  # the session stays the one prepared for this user
-        started = time.time()
+        started, key = time.time(), next(_REQUESTS)
+        PENDING[key] = {"kind": self.kind, "start": started, "user": self.user.name}
         with self.user.client.request(
             method,
             path,
@@ -129,6 +139,7 @@ class Recorder:
                 except (ValueError, KeyError, IndexError, AttributeError) as exc:
                     why = f"unreadable answer ({type(exc).__name__})"
                 outcome, detail = ("refused", why) if why else ("ok", "")
+            PENDING.pop(key, None)  # a user stopped mid-request never gets here
             RECORDS.append(
                 {
                     "kind": self.kind,
