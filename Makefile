@@ -60,7 +60,8 @@ format: $(VENV)/.requirements-dev
 	$(BIN)/ruff check --fix .
 
 # Benchmarks (not part of make test): writes docs/benchmarks.md. With BEFORE=<git revision>,
-# the home page, the sync, the photos and the problems are measured against that code too.
+# the home page, the sync, the photos, the writes under load and the problems are measured
+# against that code too.
 bench: $(VENV)/.requirements-dev translations
 	scripts/system-packages.sh bench
 	GRIDPATROL_TEST_POSTGRES=$$(scripts/test-postgres.sh) GRIDPATROL_BENCH_BEFORE=$(BEFORE) \

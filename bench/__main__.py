@@ -12,9 +12,10 @@ from datetime import datetime
 from bench.common import ROOT, Context, load_average, machine_markdown
 
 # Module names under bench/, in the order they run and report. Each exposes run(ctx) -> str (a
-# Markdown section). `compare` counts on copies of the demo databases before `problems` adds its
-# 50,000 rows to them (the code before a change has no such rows in its own).
-BENCHMARKS = ("locate", "http", "photos", "sync", "compare", "problems")
+# Markdown section). `compare` counts on copies of the demo databases before `writes` and
+# `problems` add their rows to them; `writes` runs before `problems` adds its 50,000 problems to
+# this code's database only (the code before a change has no such rows in its own).
+BENCHMARKS = ("locate", "http", "photos", "sync", "compare", "writes", "problems")
 
 REPORT = ROOT / "docs" / "benchmarks.md"
 
@@ -23,8 +24,8 @@ INTRO = """\
 
 Written by `make bench` (`python -m bench [name ...]`); run on demand, never by the tests.
 Every ratio compares figures measured side by side in the same run on the machine below, so
-figures from different runs or machines are not comparable. The load generator (wrk) runs on the
-same machine as the servers and shares its cores.
+figures from different runs or machines are not comparable. The load generators (wrk; locust for
+the writes) run on the same machine as the servers and share its cores.
 """
 
 

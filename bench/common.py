@@ -406,39 +406,35 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def gunicorn_command(app_spec: str, port: int, workers: int = GUNICORN_WORKERS) -> list[str]:
-    return [
-        PYTHON,
-        "-m",
-        "gunicorn",
-        "--bind",
-        f"127.0.0.1:{port}",
-        *gunicorn_args(workers),
-        app_spec,
-    ]
-
-
 def gunicorn_config(workers: int = GUNICORN_WORKERS) -> str:
     """The configuration, as written on the command line (for the report)."""
     return "gunicorn --bind 127.0.0.1:PORT " + " ".join(gunicorn_args(workers)) + " (no access log)"
 
 
 @contextlib.contextmanager
-def gunicorn(
+def gunicorn_process(
     app_spec: str,
     env: dict[str, str],
     probe: str = "/",
     timeout: float = 60,
-    workers: int = GUNICORN_WORKERS,
+    args: Sequence[str] | None = None,
     root: Path = ROOT,
-) -> Iterator[str]:
-    """Serve `app_spec` (of the code under `root`) on a free loopback port; yields the base URL
-    once it answers."""
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Serve `app_spec` (of the code under `root`) on a free loopback port with gunicorn and
+    `args` (default: gunicorn_args()); yields the base URL, once it answers, and the master
+    process."""
     port = free_port()
     log = (Path(tempfile.gettempdir()) / f"gridpatrol-bench-gunicorn-{port}.log").open("w+")
-    proc = subprocess.Popen(
-        gunicorn_command(app_spec, port, workers), cwd=root, env=env, stdout=log, stderr=log
-    )
+    command = [
+        PYTHON,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        *(gunicorn_args() if args is None else args),
+        app_spec,
+    ]
+    proc = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -457,7 +453,7 @@ def gunicorn(
                         f"gunicorn {app_spec} did not answer in {timeout}s"
                     ) from None
                 time.sleep(0.2)
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         try:
@@ -467,6 +463,23 @@ def gunicorn(
             proc.wait()
         log.close()
         os.unlink(log.name)
+
+
+@contextlib.contextmanager
+def gunicorn(
+    app_spec: str,
+    env: dict[str, str],
+    probe: str = "/",
+    timeout: float = 60,
+    workers: int = GUNICORN_WORKERS,
+    root: Path = ROOT,
+) -> Iterator[str]:
+    """Serve `app_spec` (of the code under `root`) on a free loopback port; yields the base URL
+    once it answers."""
+    with gunicorn_process(
+        app_spec, env, probe, timeout, args=gunicorn_args(workers), root=root
+    ) as (base, _proc):
+        yield base
 
 
 # --- wrk --------------------------------------------------------------------------------------

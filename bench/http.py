@@ -56,7 +56,7 @@ def _user_name(ctx: Context) -> str:
     return name
 
 
-def log_in(base: str) -> str:
+def log_in(base: str, login: str = LOGIN, password: str = PASSWORD) -> str:
     """Sign in through the real form; the value of the session cookie."""
     jar = CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
@@ -68,13 +68,13 @@ def log_in(base: str) -> str:
     )
     if not match:
         raise RuntimeError("no CSRF token on the log-in page")
-    form = {"login": LOGIN, "password": PASSWORD, "csrf_token": html.unescape(match.group(1))}
+    form = {"login": login, "password": password, "csrf_token": html.unescape(match.group(1))}
     data = urllib.parse.urlencode(form).encode()
     with opener.open(base + "/login", data=data, timeout=30) as response:
         response.read()
     session = next((c.value for c in jar if c.name == "session"), None)
     if not session:
-        raise RuntimeError(f"signing in as {LOGIN!r} set no session cookie")
+        raise RuntimeError(f"signing in as {login!r} set no session cookie")
     return session
 
 

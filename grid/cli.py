@@ -8,7 +8,13 @@ from flask.cli import AppGroup
 from extensions import db
 from grid import audit, queries, services
 from grid.errors import ServiceError
-from grid.imports import CRS_CHOICES, ImportRejected, parse_boundaries, parse_divisions
+from grid.imports import (
+    CRS_CHOICES,
+    ImportRejected,
+    decode_text,
+    parse_boundaries,
+    parse_divisions,
+)
 from grid.labels import finding_text
 from grid.models import GeomSource, Grid, Role
 from grid.registry import CHAINS
@@ -18,22 +24,29 @@ grid_cli = AppGroup("grid", help="The grid tree: divisions, boundaries, lookups,
 users_cli = AppGroup("users", help="People and their posts.")
 
 
-def _reject(exc: ImportRejected) -> None:
+def reject(path: str, problems: list[tuple[str, str]]) -> None:
+    """Say why the file at `path` was refused, each fault with its place; exit 1 (nothing was
+    written: the session is rolled back)."""
     db.session.rollback()
-    click.echo(f"Rejected, nothing was imported ({len(exc.problems)} problem(s)):", err=True)
-    for where, what in exc.problems[:50]:
+    click.echo(
+        f"Rejected, nothing was imported ({len(problems)} problem(s)) from {path}:", err=True
+    )
+    for where, what in problems[:50]:
         click.echo(f"  {where}: {what}", err=True)
-    if len(exc.problems) > 50:
-        click.echo(f"  ... and {len(exc.problems) - 50} more", err=True)
+    if len(problems) > 50:
+        click.echo(f"  ... and {len(problems) - 50} more", err=True)
     sys.exit(1)
 
 
-def _read(path: str) -> str:
+def read_text(path: str) -> str:
+    """The UTF-8 text of a file to import (ImportRejected names the line of a byte that is not
+    UTF-8)."""
     try:
-        with open(path, encoding="utf-8-sig") as fh:
-            return fh.read()
-    except UnicodeDecodeError as exc:
-        raise click.ClickException(f"{path} is not UTF-8 text: {exc}") from exc
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise click.ClickException(f"{path}: {exc.strerror or exc}") from exc
+    return decode_text(data)
 
 
 @grid_cli.command("import-divisions")
@@ -50,10 +63,10 @@ def import_divisions_command(csv_path, skip_prefix):
         g.code: g.level for g in db.session.scalars(db.select(Grid).where(Grid.code.is_not(None)))
     }
     try:
-        rows, skipped = parse_divisions(_read(csv_path), existing, skip_prefix)
+        rows, skipped = parse_divisions(read_text(csv_path), existing, skip_prefix)
         result = services.import_divisions(rows, skipped=len(skipped))
     except ImportRejected as exc:
-        _reject(exc)
+        reject(csv_path, exc.problems)
     db.session.commit()
     click.echo(
         f"Divisions: {result.added} added, {result.renamed} renamed, "
@@ -87,12 +100,12 @@ def import_divisions_command(csv_path, skip_prefix):
 def import_boundaries_command(geojson_path, level, crs, source, code_property):
     """Attach boundaries from a GeoJSON FeatureCollection to existing grids (all or nothing)."""
     try:
-        features = parse_boundaries(_read(geojson_path), crs, code_property)
+        features = parse_boundaries(read_text(geojson_path), crs, code_property)
         count = services.import_boundaries(
             features, level, source, note=geojson_path.rsplit("/", 1)[-1][:200]
         )
     except ImportRejected as exc:
-        _reject(exc)
+        reject(geojson_path, exc.problems)
     db.session.commit()
     click.echo(
         f"Boundaries: {count} grid(s) at level {level} updated "

@@ -9,8 +9,9 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 import shapely
 from shapely.geometry import shape
@@ -52,6 +53,70 @@ class ImportRejected(Exception):
         super().__init__("; ".join(f"{where}: {what}" for where, what in problems))
 
 
+# --- reading a file: what any import checks before its own rules ---------------------------------
+
+T = TypeVar("T")
+# Control characters (C0, DEL, C1): a name or code never holds one; a NUL byte usually means the
+# file is not text at all (UTF-16, a spreadsheet saved in its own format).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def decode_text(data: bytes) -> str:
+    """The text of an imported file, which must be UTF-8 (a byte-order mark is dropped); a byte
+    that is not UTF-8 is refused with its line and its place in the line."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raw, at = exc.object, exc.start
+        line = raw.count(b"\n", 0, at) + 1
+        column = at - (raw.rfind(b"\n", 0, at) + 1) + 1
+        raise ImportRejected(
+            [
+                (
+                    f"line {line}",
+                    f"not UTF-8 text: byte 0x{raw[at]:02X} at byte {column} of the line "
+                    "(save the file as UTF-8)",
+                )
+            ]
+        ) from exc
+
+
+def cell_fault(value: str) -> str | None:
+    """Why a cell cannot be imported as text (a NUL byte, a control character), or None."""
+    found = _CONTROL.search(value)
+    if found is None:
+        return None
+    char = found.group()
+    return (
+        "contains a NUL byte" if char == "\x00" else f"contains control character U+{ord(char):04X}"
+    )
+
+
+def csv_records(
+    records: Iterator[T], line: Callable[[], int], problems: list[tuple[str, str]]
+) -> Iterator[T]:
+    """The records of a csv reader. One the csv module cannot read (a field over its size limit,
+    most often after a quote left open) ends the file: ImportRejected with the problems found so
+    far and this one, at the line where reading stopped."""
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ImportRejected([*problems, (f"line {line()}", csv_error(exc))]) from exc
+        yield record
+
+
+def csv_error(exc: csv.Error) -> str:
+    if "field larger than field limit" in str(exc):
+        return (
+            f"a field is longer than {csv.field_size_limit():,} characters, the most a CSV field "
+            "may hold here (a quote left open?)"
+        )
+    return f"cannot be read as CSV: {exc}"
+
+
 @dataclass(frozen=True)
 class DivisionRow:
     line: int
@@ -84,13 +149,30 @@ def parse_divisions(
     prefixes = tuple(p for p in skip_name_prefixes if p)
     problems: list[tuple[str, str]] = []
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = {"code", "name", "level", "parent_code"} - set(reader.fieldnames or [])
+    try:
+        fieldnames = reader.fieldnames or []
+    except csv.Error as exc:
+        raise ImportRejected([("header", csv_error(exc))]) from exc
+    faults = [f"{name!r} {fault}" for name in fieldnames if (fault := cell_fault(name))]
+    if faults:
+        raise ImportRejected([("header", "; ".join(faults))])
+    missing = {"code", "name", "level", "parent_code"} - set(fieldnames)
     if missing:
         raise ImportRejected([("header", f"missing column(s): {', '.join(sorted(missing))}")])
     rows: list[DivisionRow] = []
     seen: dict[str, int] = {}
-    for line, raw in enumerate(reader, start=2):
+    records = csv_records(reader, lambda: reader.reader.line_num, problems)  # not stale
+    for line, raw in enumerate(records, start=2):
         where = f"line {line}"
+        faults = [
+            f"{column or 'an extra cell'} {fault}"
+            for column, value in raw.items()
+            for cell in (value if isinstance(value, list) else [value])
+            if isinstance(cell, str) and (fault := cell_fault(cell))
+        ]
+        if faults:
+            problems.append((where, "; ".join(faults)))
+            continue
         code = (raw.get("code") or "").strip()
         name = (raw.get("name") or "").strip()
         level_text = (raw.get("level") or "").strip().lower()

@@ -1,12 +1,11 @@
 """`flask sources ...`: the pollution-source ledger from the command line."""
 
-import sys
-
 import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from extensions import db
+from grid.cli import read_text, reject
 from grid.errors import ServiceError
 from grid.imports import ImportRejected
 from grid.models import Grid
@@ -15,16 +14,6 @@ from sources.imports import SpecialRow, parse_special_list
 from sources.models import Source
 
 sources_cli = AppGroup("sources", help="The pollution-source ledger (一企一档).")
-
-
-def _reject(problems: list[tuple[str, str]]) -> None:
-    db.session.rollback()
-    click.echo(f"Rejected, nothing was imported ({len(problems)} problem(s)):", err=True)
-    for where, what in problems[:50]:
-        click.echo(f"  {where}: {what}", err=True)
-    if len(problems) > 50:
-        click.echo(f"  ... and {len(problems) - 50} more", err=True)
-    sys.exit(1)
 
 
 def _mark_special(source: Source, row: SpecialRow) -> None:
@@ -50,16 +39,11 @@ def import_command(csv_path, kind):
     A source of the same name in the same county is put under special supervision; any other
     is added to the county's ledger without a location. All rows or none.
     """
-    try:
-        with open(csv_path, encoding="utf-8-sig") as fh:
-            text = fh.read()
-    except UnicodeDecodeError as exc:
-        raise click.ClickException(f"{csv_path} is not UTF-8 text: {exc}") from exc
     counties = dict(db.session.execute(sa.select(Grid.name, Grid.id).where(Grid.level == 2)).all())
     try:
-        rows = parse_special_list(text, counties)
+        rows = parse_special_list(read_text(csv_path), counties)
     except ImportRejected as exc:
-        _reject(exc.problems)
+        reject(csv_path, exc.problems)
     created = updated = 0
     problems = []
     for row in rows:
@@ -87,7 +71,7 @@ def import_command(csv_path, kind):
             continue
         created += 1
     if problems:
-        _reject(problems)
+        reject(csv_path, problems)
     db.session.commit()
     click.echo(f"Special supervision list: {created} source(s) created, {updated} updated.")
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from grid.imports import ImportRejected
+from grid.imports import ImportRejected, cell_fault, csv_records
 
 # The annex's own column names and the English ones; 序号/no and 备注/note may be left out.
 COLUMNS = {
@@ -81,10 +81,20 @@ def parse_special_list(text: str, counties: Mapping[str, int]) -> list[SpecialRo
     problems: list[tuple[str, str]] = []
     rows: list[SpecialRow] = []
     seen: dict[tuple[str, int], int] = {}
-    for raw in reader:
+    for raw in csv_records(reader, lambda: reader.line_num, problems):
         line = reader.line_num
         cells = _cells(raw)
         if not any(cells):
+            continue
+        faults = [
+            f"cell {n} ({cell[:20]!r}) {fault}"
+            for n, cell in enumerate(cells, start=1)
+            if (fault := cell_fault(cell))
+        ]
+        if faults:
+            problems.append(("header" if columns is None else f"line {line}", "; ".join(faults)))
+            if columns is None:
+                raise ImportRejected(problems)
             continue
         if columns is None:
             if sum(1 for c in cells if c) == 1 and cells[0] not in COLUMNS:

@@ -3,6 +3,22 @@
   'use strict';
   var swUrl = document.currentScript && document.currentScript.dataset.sw;
 
+  // Text for the library calls that would take markup (Leaflet's tooltips, popups and
+  // attributions): what the server sends, a source's name for one, goes in as text, never as
+  // HTML. tests/test_js_sinks.py keeps every such call going through here (issue 9).
+  window.GridText = {
+    element: function (text, tag) {
+      var el = document.createElement(tag || 'span');
+      el.textContent = text === null || text === undefined ? '' : String(text);
+      return el;
+    },
+    // Only for an API that accepts nothing but an HTML string (Leaflet's attribution).
+    html: function (text) {
+      var s = text === null || text === undefined ? '' : String(text);
+      return s.replace(/[&<>"']/g, function (c) { return '&#' + c.charCodeAt(0) + ';'; });
+    }
+  };
+
   if ('serviceWorker' in navigator && swUrl) {
     navigator.serviceWorker.register(swUrl, {scope: '/'}).catch(function (err) {
       console.warn('service worker not registered', err);

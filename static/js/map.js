@@ -9,7 +9,7 @@
   var title = document.getElementById('map-title');
   var tileErrors = 0;
   if (d.tiles) {
-    var tiles = L.tileLayer(d.tiles, {maxZoom: +d.maxZoom || 18, attribution: d.attribution});
+    var tiles = L.tileLayer(d.tiles, {maxZoom: +d.maxZoom || 18, attribution: GridText.html(d.attribution)});
     tiles.on('tileerror', function () {
       tileErrors += 1;
       if (tileErrors === 1 && note) note.textContent = d.labelNoTiles;

@@ -288,13 +288,13 @@
     var el = $('patrol-map');
     if (!window.L || !el) return;
     map = L.map(el, {zoomControl: true});
-    if (el.dataset.tiles) L.tileLayer(el.dataset.tiles, {attribution: el.dataset.attribution}).addTo(map);
+    if (el.dataset.tiles) L.tileLayer(el.dataset.tiles, {attribution: GridText.html(el.dataset.attribution)}).addTo(map);
     layers = {sources: L.layerGroup().addTo(map), me: null};
     var points = [];
     sources.forEach(function (s) {
       if (s.lat === null) return;
       points.push([s.lat, s.lon]);
-      L.circleMarker([s.lat, s.lon], {radius: 6, color: '#0b6e4f'}).bindTooltip(s.name).addTo(layers.sources);
+      L.circleMarker([s.lat, s.lon], {radius: 6, color: '#0b6e4f'}).bindTooltip(GridText.element(s.name)).addTo(layers.sources);
     });
     if (points.length) map.fitBounds(points, {padding: [20, 20], animate: false, maxZoom: 16});
     else map.setView([44.0, 87.3], 9);
