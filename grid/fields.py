@@ -45,8 +45,10 @@ def read_degrees(text: str | None) -> float | None:
     return value
 
 
-def read_position(data: dict, where: str = "") -> tuple[float, float, float | None] | None:
-    """(lon, lat, accuracy) from an item's data, or None when it has no fix; refuse nonsense."""
+def read_position(data: dict, field: object = "") -> tuple[float, float, float | None] | None:
+    """(lon, lat, accuracy) from an item's data, or None when it has no fix; refuse nonsense.
+    `field` names the position in the refusal (a translated label, such as "Start of the
+    patrol")."""
     if data.get("lat") is None and data.get("lon") is None:
         return None
     try:
@@ -54,10 +56,15 @@ def read_position(data: dict, where: str = "") -> tuple[float, float, float | No
         accuracy = None if data.get("accuracy") is None else float(data["accuracy"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ServiceError(
-            _l("The position %(where)s is not a pair of numbers.", where=where)
+            _l("%(field)s: the position is not a pair of numbers.", field=field)
         ) from exc
     if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
-        raise ServiceError(_l("The position %(where)s is outside the globe.", where=where))
-    if accuracy is not None and (not math.isfinite(accuracy) or accuracy < 0):
+        raise ServiceError(
+            _l(
+                "%(field)s: the position is outside latitude -90 to 90, longitude -180 to 180.",
+                field=field,
+            )
+        )
+    if accuracy is not None and (not math.isfinite(accuracy) or not 0 <= accuracy <= 1e6):
         accuracy = None
     return lon, lat, accuracy
