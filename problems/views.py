@@ -19,12 +19,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from geoalchemy2.shape import to_shape
 
-from evidence.services import photo_store, read_uploads
+from evidence.services import Prepared, capture, photo_store, prepare_or_refuse, read_uploads
 from extensions import db, limiter
 from grid.access import Action, current_account, current_scope, grid_or_abort
 from grid.errors import ServiceError
 from grid.fields import read_day, read_degrees, read_required_day
-from grid.forms import perform, submit
+from grid.forms import perform, reads_first, submit
 from grid.htmx import page_or_fragment
 from grid.models import Grid, User, subtree_clause
 from grid.paging import page_of
@@ -45,8 +45,24 @@ MAX_PHOTOS = 5
 PAGE_SIZE = 50
 
 
-def _photos() -> list[bytes]:
-    return read_uploads(request.files.getlist("photos"), MAX_PHOTOS)
+def _photos(grid: Grid | None, person: str, anonymous: bool = False) -> list[Prepared]:
+    """The form's photos decoded, checked and stored, before the write transaction (the views
+    that call it are `reads_first`); none when there is no grid (the action refuses it)."""
+    data = read_uploads(request.files.getlist("photos"), MAX_PHOTOS, anonymous)
+    if not data or grid is None:
+        return []
+    moment = capture(grid, person, utcnow())
+    return [prepare_or_refuse(one, moment, photo_store(), anonymous) for one in data]
+
+
+def _photos_at(form, person: str, anonymous: bool = False) -> list[Prepared]:
+    """`_photos` for a problem placed by the form's latitude and longitude (its village)."""
+    try:
+        lat, lon = read_degrees(form.get("lat")), read_degrees(form.get("lon"))
+    except ServiceError:
+        return []
+    village = locate(lon, lat, 4) if lon is not None and lat is not None else None
+    return _photos(village, person, anonymous)
 
 
 # --- one problem -------------------------------------------------------------------------------
@@ -103,13 +119,15 @@ def show(problem_id):
 
 
 @bp.route("/problems/<int:problem_id>/act", methods=["POST"])
+@reads_first
 @login_required
 def act(problem_id):
     """Fire one step of the workflow (approve, assign, re-check, ...) on a problem."""
     problem = problem_or_abort(problem_id)
     form = request.form
+    grid = db.session.get(Grid, problem.grid_id)
 
-    def step():
+    def step(photos):
         try:
             version = int(form.get("version", ""))
         except ValueError as exc:
@@ -125,12 +143,17 @@ def act(problem_id):
                 assignee_department=form.get("assignee_department", ""),
                 lead_department=form.get("lead_department", ""),
                 due_date=read_day(form.get("due_date")),
-                photos=_photos(),
+                photos=photos,
             ),
             photo_store(),
         )
 
-    return perform(step, _("Done."), url_for("problems.show", problem_id=problem.id))
+    return perform(
+        step,
+        _("Done."),
+        url_for("problems.show", problem_id=problem_id),
+        prepare=lambda: _photos(grid, current_user.name),
+    )
 
 
 # --- lists ---------------------------------------------------------------------------------------
@@ -198,6 +221,7 @@ def index():
 
 
 @bp.route("/problems/new", methods=["GET", "POST"])
+@reads_first
 @login_required
 def new():
     """An office enters a problem learned of otherwise (a call, a visit, a letter)."""
@@ -209,7 +233,7 @@ def new():
         return render_template("problems/new.html", form={}, categories=catalog.CATEGORIES)
     form = request.form
 
-    def enter():
+    def enter(photos):
         lat, lon = read_degrees(form.get("lat")), read_degrees(form.get("lon"))
         village = locate(lon, lat, 4) if lon is not None and lat is not None else None
         if village is None or not scope.sees(village.path):
@@ -222,7 +246,7 @@ def new():
             form.get("description", ""),
             lon,
             lat,
-            _photos(),
+            photos,
             photo_store(),
         )
 
@@ -235,10 +259,12 @@ def new():
         template="problems/new.html",
         context={"form": form, "categories": catalog.CATEGORIES},
         then=entered,
+        prepare=lambda: _photos_at(form, current_user.name),
     )
 
 
 @bp.route("/complaint", methods=["GET", "POST"])
+@reads_first
 @limiter.limit(lambda: current_app.config["COMPLAINT_LIMIT"], methods=["POST"])
 def complaint():
     """Anyone may report a problem: its place decides which village grid receives it
@@ -247,7 +273,7 @@ def complaint():
         return render_template("problems/complaint.html", form={}, categories=catalog.CATEGORIES)
     form = request.form
 
-    def file():
+    def file(photos):
         try:
             lat, lon = read_degrees(form.get("lat")), read_degrees(form.get("lon"))
         except ServiceError:
@@ -264,7 +290,7 @@ def complaint():
                 description=form.get("description", ""),
                 name=form.get("name", ""),
                 contact=form.get("contact", ""),
-                photos=_photos(),
+                photos=photos,
             ),
             photo_store(),
         )
@@ -278,6 +304,7 @@ def complaint():
         template="problems/complaint.html",
         context={"form": form, "categories": catalog.CATEGORIES},
         then=filed,
+        prepare=lambda: _photos_at(form, "公众", anonymous=True),
     )
 
 
