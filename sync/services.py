@@ -263,10 +263,10 @@ def read_photo_upload(form: Mapping[str, Any]) -> PhotoUpload:
         raw_stamp = json.loads(form.get("stamp") or "{}")
     except ValueError:
         raw_stamp = None
-    fix = read_position(
+    fix = _position(
         {k: _field(form, k) for k in ("lat", "lon", "accuracy")}, _l("The photo's position")
     )
-    exif = read_position(
+    exif = _position(
         {"lat": _field(form, "exif_lat"), "lon": _field(form, "exif_lon")},
         _l("The position in the photo's EXIF"),
     )
@@ -285,6 +285,15 @@ def read_photo_upload(form: Mapping[str, Any]) -> PhotoUpload:
         reported_taken_at=taken_at_of(_field(form, "exif_taken_at")),
         reported_sha256=sha256,
     )
+
+
+def _position(data: dict, label: Any) -> tuple[float, float, float | None] | None:
+    try:
+        return read_position(data, label)
+    except SyncRefused:
+        raise
+    except ServiceError as exc:
+        raise SyncRefused("malformed", exc.args[0], 400) from exc
 
 
 def taken_at_of(raw: Any) -> datetime | None:
