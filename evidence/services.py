@@ -57,7 +57,14 @@ def read_uploads(files: Sequence[FileStorage], most: int, anonymous: bool = Fals
     chosen = [f for f in files if f and f.filename]
     if len(chosen) > most:
         raise ServiceError(_l("Send at most %(n)s photos.", n=most))
-    return [f.read(limits(anonymous).max_bytes + 1) for f in chosen]
+    most_bytes = limits(anonymous).max_bytes + 1
+    data = []
+    for upload in chosen:
+        try:
+            data.append(upload.read(most_bytes))
+        finally:
+            upload.close()  # a large upload is spooled to a temporary file: close it now
+    return data
 
 
 def refusal(exc: photos.PhotoRejected) -> Any:

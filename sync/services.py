@@ -4,7 +4,6 @@ handed to the domain that registered its kind (sync/registry.py). A refusal chan
 is answered on its own, so one bad item never holds back the rest of a phone's queue."""
 
 import json
-import logging
 import math
 import re
 import uuid
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from evidence import photos
@@ -27,8 +27,6 @@ from grid.time import local_zone
 from sync import clock
 from sync.models import SyncReceipt
 from sync.registry import ITEM_KINDS, PHOTO_PARENTS
-
-log = logging.getLogger(__name__)
 
 # Plausible readings of a phone's clocks: Date.now() between 2000 and 2100, performance.now()
 # from -1 (route points kept across a reload, placed by the device clock) to a year of uptime.
@@ -219,7 +217,7 @@ def apply_batch(up: Upload, raw_items: Iterable[Any]) -> list[dict]:
                 {"client_id": client_id, "status": 422, "error": "invalid", "message": str(exc)}
             )
         except Exception:  # a bug or a database error: this item only; the phone retries it
-            log.exception("sync item %s of user %s failed", client_id, up.user.id)
+            current_app.logger.exception("sync item %s of user %s failed", client_id, up.user.id)
             results.append(
                 {
                     "client_id": client_id,

@@ -203,9 +203,9 @@ def test_route_points_with_implausible_values_are_refused_naming_them(cun, phone
         assert result["status"] in (400, 422) and words in result["message"], result
     # nothing of a refused item is kept
     patrol = db.session.scalar(sa.select(Patrol).where(Patrol.client_id == start["client_id"]))
-    assert db.session.scalar(
-        sa.select(sa.func.count()).where(RoutePoint.patrol_id == patrol.id)
-    ) == 0
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).where(RoutePoint.patrol_id == patrol.id)) == 0
+    )
 
 
 def test_the_same_client_id_in_either_case_is_one_record(cun, phone):
