@@ -1,9 +1,10 @@
 """Extension instances, initialised by create_app(); domains import them from here, never app.py."""
 
 import sqlite3
+from contextvars import ContextVar
 
 import sqlalchemy as sa
-from flask import Flask, has_request_context, request
+from flask import Flask, current_app, has_request_context, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -31,6 +32,11 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(get_remote_address)
 babel = Babel()
+
+# Set by grid.forms.unit_of_work() while it runs: the transaction begun now is the one that
+# writes, so on SQLite it takes the write lock at once (BEGIN IMMEDIATE).
+writing: ContextVar[bool] = ContextVar("writing", default=False)
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def sqlite_module():
@@ -83,11 +89,31 @@ def configure_engine(app: Flask) -> None:
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn):
         # Straight to the driver: a full SQLAlchemy execution here would cost every request.
-        # A request that may write takes SQLite's one write lock at once (IMMEDIATE): a second
-        # writer then waits its turn (busy_timeout) and reads what the first one committed,
-        # instead of failing on a stale snapshot when it comes to write.
-        writes = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
-        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if writes else "BEGIN")
+        # A transaction that may write takes SQLite's one write lock at once (IMMEDIATE): a
+        # second writer then waits its turn (busy_timeout) and reads what the first one
+        # committed, instead of failing on a stale snapshot when it comes to write. That is
+        # every transaction of a unit of work, and any of a request that may write, except a
+        # view marked `reads_first` (grid.forms): its reads and heavy work (decoding photos)
+        # run in a plain deferred transaction, ended before its unit of work begins.
+        immediate = writing.get() or (
+            has_request_context()
+            and request.method not in _SAFE_METHODS
+            and not reads_first(request.endpoint)
+        )
+        conn.info["immediate"] = immediate
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def reads_first(endpoint: str | None) -> bool:
+    """Whether the view of `endpoint` was marked to read (and decode) before it writes."""
+    view = current_app.view_functions.get(endpoint) if endpoint else None
+    return bool(getattr(view, "reads_first", False))
+
+
+def holds_write_lock(conn: sa.Connection) -> bool:
+    """Whether the connection's transaction took SQLite's write lock when it began (always
+    true elsewhere: PostgreSQL has no such lock to take)."""
+    return conn.dialect.name != "sqlite" or bool(conn.info.get("immediate"))
 
 
 # SpatiaLite 5 tables that geoalchemy2's alembic helpers do not know about.

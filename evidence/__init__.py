@@ -12,6 +12,10 @@ DEFAULTS = {
     # into watermarks (installed by make run / make test).
     "PHOTO_STORAGE_DIR": None,  # default: <instance>/photos
     "PHOTO_MAX_BYTES": 20 * 1024 * 1024,
+    # Photos of the public (the complaint form) decoded at once per process, and how long one
+    # waits for its turn before the form answers 503 "try again shortly".
+    "ANONYMOUS_PHOTO_DECODES": 2,
+    "ANONYMOUS_PHOTO_WAIT_S": 2.0,
     "WATERMARK_FONT": "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
 }
 

@@ -36,15 +36,19 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from grid.geo import EARTH_RADIUS_M, haversine_m
+from i18n import N_
 
 pillow_heif.register_heif_opener()
 
 DEFAULT_FONT: Final = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 
-RejectionCode = Literal["too_large", "unsupported", "corrupt", "too_many_pixels", "empty"]
+RejectionCode = Literal[
+    "too_large", "unsupported", "corrupt", "too_many_pixels", "too_compressed", "empty"
+]
 _STATUS: Final[dict[str, int]] = {
     "too_large": 413,  # Content Too Large
     "too_many_pixels": 413,
+    "too_compressed": 413,
     "unsupported": 415,  # Unsupported Media Type
 }
 _BAD_REQUEST: Final = 400
@@ -133,13 +137,22 @@ _DECODE_ERRORS: Final = (
 
 
 class PhotoRejected(Exception):
-    """The file cannot be used as a photo; `status` is the HTTP status to answer with."""
+    """The file cannot be used as a photo; `status` is the HTTP status to answer with.
 
-    def __init__(self, code: RejectionCode, message: str) -> None:
-        super().__init__(message)
+    `msgid` (English, marked for extraction) and `params` let the caller translate the
+    reason (`gettext(msgid) % params`); `message` is the English text; `detail` what the
+    decoder said, for the log only."""
+
+    def __init__(
+        self, code: RejectionCode, msgid: str, detail: str = "", **params: str | int
+    ) -> None:
+        super().__init__(msgid % params if params else msgid)
         self.code: str = code
         self.status: int = _STATUS.get(code, _BAD_REQUEST)
-        self.message: str = message
+        self.msgid: str = msgid
+        self.params: dict[str, str | int] = params
+        self.message: str = msgid % params if params else msgid
+        self.detail: str = detail
 
     def __str__(self) -> str:
         return self.message
@@ -159,7 +172,14 @@ class PhotoFacts:
 @dataclass(frozen=True)
 class Limits:
     max_bytes: int = 20 * 1024 * 1024
-    max_pixels: int = 60_000_000  # width * height from the header, checked before decoding
+    max_pixels: int = 50_000_000  # width * height from the header, checked before decoding
+    # What a decode may cost, checked from the header too: the pixels actually decoded (a JPEG
+    # at its DCT-scaled size, any other format in full: 4 bytes each), and how many of them a
+    # byte of the file may unfold into beyond `ratio_floor_pixels` (a 7 KB PNG of 7,740 x
+    # 7,740 is 8,500 pixels a byte; camera photos are under 50, a flat screenshot ~150).
+    max_decoded_pixels: int = 25_000_000
+    max_pixels_per_byte: float = 250.0
+    ratio_floor_pixels: int = 4_000_000
     display_px: int = 1600  # longest side of the display image
     thumb_px: int = 320  # longest side of the thumbnail
     outside_buffer_m: float = 200.0  # tolerance around the supervisor's grid
@@ -170,6 +190,14 @@ class Limits:
 
 
 DEFAULT_LIMITS: Final = Limits()
+# What a member of the public may send (the complaint form): smaller files, fewer pixels.
+ANONYMOUS_LIMITS: Final = Limits(
+    max_bytes=10 * 1024 * 1024,
+    max_pixels=24_000_000,
+    max_decoded_pixels=12_000_000,
+    max_pixels_per_byte=100.0,
+    ratio_floor_pixels=2_000_000,
+)
 
 
 @dataclass(frozen=True)
@@ -218,12 +246,23 @@ class _Opened:
     transpose: Image.Transpose | None  # still to apply after decoding
 
 
-def _megabytes(n: int) -> str:
-    return f"{n / _BYTES_PER_MB:.1f}".removesuffix(".0") + " MB"
+def _one_decimal(value: float, up: bool) -> str:
+    """`value` to one decimal, rounded up or down (so that a size over a limit never reads as
+    the limit itself), without a trailing ".0"."""
+    tenths = math.ceil(value * 10 - 1e-9) if up else math.floor(value * 10 + 1e-9)
+    return f"{tenths / 10:.1f}".removesuffix(".0")
 
 
-def _megapixels(n: int) -> str:
-    return f"{n / _PIXELS_PER_MEGAPIXEL:.1f}".removesuffix(".0") + " megapixels"
+def _megabytes(n: int, up: bool = True) -> str:
+    return _one_decimal(n / _BYTES_PER_MB, up)
+
+
+def _megapixels(n: int, up: bool = True) -> str:
+    return _one_decimal(n / _PIXELS_PER_MEGAPIXEL, up)
+
+
+def _kilobytes(n: int) -> str:
+    return _one_decimal(n / 1024, True)
 
 
 def _sniff(data: bytes) -> str | None:
@@ -241,22 +280,67 @@ def _sniff(data: bytes) -> str | None:
 
 def _check_size(data: bytes, limits: Limits) -> None:
     if not data:
-        raise PhotoRejected("empty", "The file is empty.")
+        raise PhotoRejected("empty", N_("The file is empty."))
     if len(data) > limits.max_bytes:
         raise PhotoRejected(
             "too_large",
-            f"The file is {_megabytes(len(data))}; the limit is {_megabytes(limits.max_bytes)}.",
+            N_("The file is %(size)s MB; the limit is %(limit)s MB."),
+            size=_megabytes(len(data)),
+            limit=_megabytes(limits.max_bytes, up=False),
         )
 
 
-def _too_many_pixels(
-    pixels: int, limits: Limits, size: tuple[int, int] | None = None
-) -> PhotoRejected:
-    what = _megapixels(pixels)
-    if size is not None:
-        what = f"{size[0]} × {size[1]} pixels ({what})"
-    limit = _megapixels(limits.max_pixels)
-    return PhotoRejected("too_many_pixels", f"The image has {what}; the limit is {limit}.")
+def _too_many_pixels(pixels: int, limit: int, size: tuple[int, int] | None = None) -> PhotoRejected:
+    if size is None:
+        return PhotoRejected(
+            "too_many_pixels",
+            N_("The image has %(pixels)s megapixels; the limit is %(limit)s megapixels."),
+            pixels=_megapixels(pixels),
+            limit=_megapixels(limit, up=False),
+        )
+    return PhotoRejected(
+        "too_many_pixels",
+        N_(
+            "The image has %(width)s × %(height)s pixels (%(pixels)s megapixels); "
+            "the limit is %(limit)s megapixels."
+        ),
+        width=size[0],
+        height=size[1],
+        pixels=_megapixels(pixels),
+        limit=_megapixels(limit, up=False),
+    )
+
+
+def _decoded_pixels(fmt: str, size: tuple[int, int], limits: Limits) -> int:
+    """How many pixels decoding will produce: a JPEG is decoded at 1/2, 1/4 or 1/8 of its size
+    while still at least the display size (libjpeg's DCT scaling, as Image.draft does it);
+    other formats have no such shortcut."""
+    width, height = size
+    if fmt != "JPEG":
+        return width * height
+    target = _fit(size, limits.display_px)
+    reduction = min(width // target[0], height // target[1])
+    scale = next(s for s in (8, 4, 2, 1) if reduction >= s)
+    return -(-width // scale) * -(-height // scale)
+
+
+def _check_cost(fmt: str, size: tuple[int, int], data: bytes, limits: Limits) -> None:
+    """Refuse, from the header, a file whose decoding would cost far more than its size says:
+    too many pixels to decode, or too many for the bytes (a decompression bomb)."""
+    decoded = _decoded_pixels(fmt, size, limits)
+    if decoded > limits.max_decoded_pixels:
+        raise _too_many_pixels(size[0] * size[1], limits.max_decoded_pixels, size)
+    if decoded > limits.ratio_floor_pixels and decoded > limits.max_pixels_per_byte * len(data):
+        raise PhotoRejected(
+            "too_compressed",
+            N_(
+                "The image claims %(width)s × %(height)s pixels in a file of only %(size)s KB; "
+                "send the photo as the camera made it."
+            ),
+            width=size[0],
+            height=size[1],
+            size=_kilobytes(len(data)),
+        )
 
 
 def _pillow_open(data: bytes, limits: Limits) -> Image.Image:
@@ -275,13 +359,15 @@ def _pillow_open(data: bytes, limits: Limits) -> Image.Image:
                 Image.MAX_IMAGE_PIXELS = previous
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         match = re.search(r"\((\d+) pixels\)", str(exc))
-        raise _too_many_pixels(int(match.group(1)) if match else 0, limits) from None
+        raise _too_many_pixels(int(match.group(1)) if match else 0, limits.max_pixels) from None
     except UnidentifiedImageError:
         raise PhotoRejected(
-            "corrupt", "The file looks like an image but its header cannot be read."
+            "corrupt", N_("The file looks like an image but its header cannot be read.")
         ) from None
     except _DECODE_ERRORS as exc:
-        raise PhotoRejected("corrupt", f"The image header is damaged ({exc}).") from None
+        raise PhotoRejected(
+            "corrupt", N_("The image header is damaged."), detail=repr(exc)
+        ) from None
 
 
 def _exif(image: Image.Image) -> Image.Exif | None:
@@ -371,19 +457,28 @@ def _taken_at(exif: Image.Exif | None) -> datetime | None:
     return _parse_exif_time(original) or _parse_exif_time(changed)
 
 
+_NOT_A_PHOTO: Final = N_("The file is not a JPEG, PNG, WebP or HEIC image.")
+
+
 def _open(data: bytes, limits: Limits) -> _Opened:
     _check_size(data, limits)
     if _sniff(data) is None:
-        raise PhotoRejected("unsupported", "The file is not a JPEG, PNG, WebP or HEIC image.")
+        raise PhotoRejected("unsupported", _NOT_A_PHOTO)
     image = _pillow_open(data, limits)
     width, height = image.size
     if width * height > limits.max_pixels:
-        raise _too_many_pixels(width * height, limits, (width, height))
+        raise _too_many_pixels(width * height, limits.max_pixels, (width, height))
     if width < 1 or height < 1:
-        raise PhotoRejected("corrupt", f"The image header gives an empty size {width} × {height}.")
+        raise PhotoRejected(
+            "corrupt",
+            N_("The image header gives an empty size %(width)s × %(height)s."),
+            width=width,
+            height=height,
+        )
     fmt = _FORMAT_ALIASES.get(str(image.format), str(image.format))
     if fmt not in _PILLOW_FORMATS:
-        raise PhotoRejected("unsupported", "The file is not a JPEG, PNG, WebP or HEIC image.")
+        raise PhotoRejected("unsupported", _NOT_A_PHOTO)
+    _check_cost(fmt, (width, height), data, limits)
     exif = _exif(image)
     orientation = _orientation(image, exif)
     # HEIF pixels come out of the decoder already upright (see _orientation).
@@ -441,7 +536,7 @@ def _decode(opened: _Opened, limits: Limits) -> Image.Image:
         rgb = _to_rgb(image)
     except _DECODE_ERRORS as exc:
         raise PhotoRejected(
-            "corrupt", f"The image data is damaged or incomplete ({exc})."
+            "corrupt", N_("The image data is damaged or incomplete."), detail=repr(exc)
         ) from None
     if rgb.size != target:
         rgb = rgb.resize(target, RESAMPLE)

@@ -1,10 +1,14 @@
 """Photo evidence kept: a photo processed (evidence/photos.py), its files stored (storage.py),
 its record written and linked to the record it belongs to. Services flush; callers commit."""
 
+import contextlib
+import ctypes
+import ctypes.util
 import dataclasses
 import os
+import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +19,7 @@ from werkzeug.datastructures import FileStorage
 
 from evidence import photos
 from evidence.models import Photo
-from evidence.storage import LocalStore, PhotoStore, put_photo
+from evidence.storage import LocalStore, PhotoStore, StoredPhoto, put_photo
 from extensions import db
 from grid.errors import ServiceError
 from grid.models import Grid, point, subtree_clause
@@ -27,26 +31,134 @@ DUPLICATE_CANDIDATES = 2000
 
 
 def photo_store() -> PhotoStore:
-    """Where photos and documents live (a local folder by default: PHOTO_STORAGE_DIR)."""
+    """Where photos and documents live: PHOTO_STORE when configured (object storage, a test's
+    store), else a local folder (PHOTO_STORAGE_DIR)."""
+    configured = current_app.config.get("PHOTO_STORE")
+    if configured is not None:
+        return configured
     folder = current_app.config.get("PHOTO_STORAGE_DIR") or os.path.join(
         current_app.instance_path, "photos"
     )
     return LocalStore(folder)
 
 
-def limits() -> photos.Limits:
-    return dataclasses.replace(
-        photos.DEFAULT_LIMITS, max_bytes=current_app.config["PHOTO_MAX_BYTES"]
-    )
+def limits(anonymous: bool = False) -> photos.Limits:
+    """The pipeline's limits: stricter for a member of the public (the complaint form)."""
+    most = current_app.config["PHOTO_MAX_BYTES"]
+    if anonymous:
+        base = photos.ANONYMOUS_LIMITS
+        return dataclasses.replace(base, max_bytes=min(base.max_bytes, most))
+    return dataclasses.replace(photos.DEFAULT_LIMITS, max_bytes=most)
 
 
-def read_uploads(files: Sequence[FileStorage], most: int) -> list[bytes]:
+def read_uploads(files: Sequence[FileStorage], most: int, anonymous: bool = False) -> list[bytes]:
     """The bytes of the photos a form sent (no more than `most`); a file over the size limit is
     read one byte past it, so that the pipeline refuses it rather than a cut copy."""
     chosen = [f for f in files if f and f.filename]
     if len(chosen) > most:
         raise ServiceError(_l("Send at most %(n)s photos.", n=most))
-    return [f.read(limits().max_bytes + 1) for f in chosen]
+    most_bytes = limits(anonymous).max_bytes + 1
+    data = []
+    for upload in chosen:
+        try:
+            data.append(upload.read(most_bytes))
+        finally:
+            upload.close()  # a large upload is spooled to a temporary file: close it now
+    return data
+
+
+def refusal(exc: photos.PhotoRejected) -> Any:
+    """The pipeline's reason for refusing a photo, in the reader's language (lazy)."""
+    return _l(exc.msgid, **exc.params)
+
+
+class Busy(ServiceError):
+    """Too many anonymous photos are being decoded in this process: try again shortly (503)."""
+
+    status = 503
+    retry_after = 5
+
+
+_SLOTS_LOCK = threading.Lock()
+
+
+def _anonymous_slots() -> threading.BoundedSemaphore:
+    """This process's permits for decoding anonymous photos (ANONYMOUS_PHOTO_DECODES at once):
+    the public cannot take every worker thread's CPU, whatever it sends."""
+    ext = current_app.extensions
+    with _SLOTS_LOCK:
+        if "anonymous_photo_decodes" not in ext:
+            ext["anonymous_photo_decodes"] = threading.BoundedSemaphore(
+                current_app.config["ANONYMOUS_PHOTO_DECODES"]
+            )
+        return ext["anonymous_photo_decodes"]
+
+
+@contextlib.contextmanager
+def decode_slot(anonymous: bool) -> Iterator[None]:
+    """A permit to decode: none needed for staff; for the public, one of a few, waited for
+    briefly (never while holding the database's write lock), else Busy."""
+    if not anonymous:
+        yield
+        return
+    slots = _anonymous_slots()
+    if not slots.acquire(timeout=current_app.config["ANONYMOUS_PHOTO_WAIT_S"]):
+        raise Busy(_l("The server is busy with other photos. Please try again in a moment."))
+    try:
+        yield
+    finally:
+        slots.release()
+
+
+_LIBC = ctypes.util.find_library("c")
+_malloc_trim = getattr(ctypes.CDLL(_LIBC), "malloc_trim", None) if _LIBC else None
+_TRIM_ABOVE_PIXELS = 4_000_000
+
+
+def give_back_memory() -> None:
+    """After decoding a large image, hand the freed heap back to the system (glibc keeps it
+    otherwise: a worker would stay at the size of its largest decode)."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """A photo processed and its files stored, before the write transaction: `keep` only adds
+    its row (the database's write lock is not held while decoding)."""
+
+    result: photos.ProcessedPhoto
+    stored: StoredPhoto
+
+
+def prepare(
+    data: bytes, moment: photos.Capture, store: PhotoStore, anonymous: bool = False
+) -> Prepared:
+    """Decode, check, derive and store one photo; PhotoRejected, or Busy for the public when
+    too many of its photos are being decoded. Call it before unit_of_work()."""
+    with decode_slot(anonymous):
+        try:
+            result = process(data, moment, limits(anonymous))
+        except photos.PhotoRejected:
+            give_back_memory()  # a decode may have failed half-way
+            raise
+    facts = result.facts
+    if anonymous or facts.width * facts.height > _TRIM_ABOVE_PIXELS:
+        give_back_memory()
+    stored = put_photo(
+        store, facts.sha256, facts.format, result.original, result.display, result.thumbnail
+    )
+    return Prepared(result, stored)
+
+
+def prepare_or_refuse(
+    data: bytes, moment: photos.Capture, store: PhotoStore, anonymous: bool = False
+) -> Prepared:
+    """`prepare`, with a refusal told as a ServiceError (for forms)."""
+    try:
+        return prepare(data, moment, store, anonymous)
+    except photos.PhotoRejected as exc:
+        raise ServiceError(_l("A photo was refused: %(why)s", why=refusal(exc))) from exc
 
 
 def capture(
@@ -76,10 +188,12 @@ def capture(
     )
 
 
-def process(data: bytes, moment: photos.Capture) -> photos.ProcessedPhoto:
+def process(
+    data: bytes, moment: photos.Capture, limits_: photos.Limits | None = None
+) -> photos.ProcessedPhoto:
     """The whole pipeline with the configured limits and watermark font; PhotoRejected."""
     font = current_app.config.get("WATERMARK_FONT") or photos.DEFAULT_FONT
-    return photos.process(data, moment, limits(), font_path=font)
+    return photos.process(data, moment, limits_ or limits(), font_path=font)
 
 
 def process_or_refuse(data: bytes, moment: photos.Capture) -> photos.ProcessedPhoto:
@@ -87,7 +201,7 @@ def process_or_refuse(data: bytes, moment: photos.Capture) -> photos.ProcessedPh
     try:
         return process(data, moment)
     except photos.PhotoRejected as exc:
-        raise ServiceError(_l("A photo was refused: %(why)s", why=exc.message)) from exc
+        raise ServiceError(_l("A photo was refused: %(why)s", why=refusal(exc))) from exc
 
 
 def known_hashes(grid: Grid, now: datetime, besides: Any = None) -> list[tuple[str, str]]:
@@ -116,8 +230,8 @@ def reused(*sha256: str | None) -> int | None:
 
 
 def keep(
-    store: PhotoStore,
-    result: photos.ProcessedPhoto,
+    store: PhotoStore | None,
+    result: photos.ProcessedPhoto | Prepared,
     *,
     grid_id: int,
     uploaded_by_id: int | None,
@@ -131,11 +245,21 @@ def keep(
 ) -> Photo:
     """Store a processed photo's files (first: a cut connection leaves at worst a file without
     a record, never a record without its file) and add its record to the session; `attach`
-    writes it with its link."""
+    writes it with its link. A `Prepared` photo's files are already stored."""
+    if isinstance(result, Prepared):
+        stored, result = result.stored, result.result
+    else:
+        if store is None:
+            raise ValueError("a photo not prepared is stored here: give the store")
+        stored = put_photo(
+            store,
+            result.facts.sha256,
+            result.facts.format,
+            result.original,
+            result.display,
+            result.thumbnail,
+        )
     facts = result.facts
-    stored = put_photo(
-        store, facts.sha256, facts.format, result.original, result.display, result.thumbnail
-    )
     exif_gps = facts.gps or reported_gps
     photo = Photo(
         client_id=client_id or str(uuid.uuid4()),

@@ -399,3 +399,29 @@ def _outside(label: Any, earliest: date, latest: date) -> Any:
         first=earliest.isoformat(),
         last=latest.isoformat(),
     )
+
+
+def read_position(data: dict, field: object = "") -> tuple[float, float, float | None] | None:
+    """(lon, lat, accuracy) from a phone's JSON (an item's data), or None when it has no fix;
+    refuse nonsense. An accuracy that is not a plausible radius is dropped, not refused.
+    `field` names the position in the refusal (a translated label, such as "Start of the
+    patrol")."""
+    if data.get("lat") is None and data.get("lon") is None:
+        return None
+    try:
+        lat, lon = float(data["lat"]), float(data["lon"])
+        accuracy = None if data.get("accuracy") is None else float(data["accuracy"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ServiceError(
+            _l("%(field)s: the position is not a pair of numbers.", field=field)
+        ) from exc
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ServiceError(
+            _l(
+                "%(field)s: the position is outside latitude -90 to 90, longitude -180 to 180.",
+                field=field,
+            )
+        )
+    if accuracy is not None and (not math.isfinite(accuracy) or not 0 <= accuracy <= 1e6):
+        accuracy = None
+    return lon, lat, accuracy

@@ -10,8 +10,8 @@ from geoalchemy2.shape import from_shape
 from shapely.geometry import LineString
 
 from extensions import db
-from grid.fields import read_position
 from grid.geo import haversine_m
+from grid.inputs import read_position
 from grid.models import Grid, User, point
 from grid.time import local_date
 from patrol import catalog
@@ -20,12 +20,21 @@ from patrol.queries import supervised_grids
 from patrol.route import thin_route
 from sources.models import Source
 from sync import clock
-from sync.services import Item, SyncRefused, Upload, set_times
+from sync.services import (
+    Item,
+    SyncRefused,
+    Upload,
+    client_id_of,
+    device_ms_of,
+    elapsed_ms_of,
+    set_times,
+)
 
 
 def patrol_of(user: User, client_id: Any) -> Patrol:
     """The user's patrol with this client id; SyncRefused if it has not arrived or is not theirs."""
-    patrol = db.session.scalar(sa.select(Patrol).where(Patrol.client_id == str(client_id)))
+    wanted = client_id_of(client_id) or str(client_id)
+    patrol = db.session.scalar(sa.select(Patrol).where(Patrol.client_id == wanted))
     if patrol is None:
         raise SyncRefused("unknown_patrol", _l("The patrol has not arrived yet."), 409)
     if patrol.supervisor_id != user.id:
@@ -45,7 +54,7 @@ def record_start(up: Upload, item: Item, timing: clock.Timing) -> int:
         raise SyncRefused(
             "not_your_grid", _l("You are not a supervisor of this grid on that day."), 403
         )
-    coords = read_position(item.data, "at the start")
+    coords = read_position(item.data, _l("Start of the patrol"))
     patrol = Patrol(
         client_id=item.client_id,
         supervisor_id=user.id,
@@ -70,20 +79,19 @@ def record_route(up: Upload, item: Item, timing: clock.Timing) -> int:
         db.session.scalars(sa.select(RoutePoint.device_ms).where(RoutePoint.patrol_id == patrol.id))
     )
     for raw in points:
-        try:
-            device_ms, elapsed_ms, lon, lat = (
-                int(raw[0]),
-                float(raw[1]),
-                float(raw[2]),
-                float(raw[3]),
-            )
-            accuracy = None if len(raw) < 5 or raw[4] is None else float(raw[4])
-        except (TypeError, ValueError, IndexError) as exc:
+        if not isinstance(raw, list) or not 4 <= len(raw) <= 5:
             raise SyncRefused(
                 "malformed", _l("A route point is not [time, elapsed, lon, lat, accuracy]."), 400
-            ) from exc
-        if device_ms in known or read_position({"lon": lon, "lat": lat}) is None:
+            )
+        device_ms = device_ms_of(raw[0], "points[].device_ms")
+        elapsed_ms = elapsed_ms_of(raw[1], "points[].elapsed_ms")
+        fix = read_position(
+            {"lon": raw[2], "lat": raw[3], "accuracy": raw[4] if len(raw) == 5 else None},
+            _l("A route point"),
+        )
+        if device_ms in known or fix is None:
             continue
+        lon, lat, accuracy = fix
         at = up.place(clock.Stamp(device_ms, elapsed_ms, item.stamp.boot)).at
         db.session.add(
             RoutePoint(
@@ -136,7 +144,7 @@ def record_visit(up: Upload, item: Item, timing: clock.Timing) -> int:
     outcome = item.data.get("outcome")
     if outcome not in catalog.VISIT_OUTCOMES:
         raise SyncRefused("malformed", _l("A visit is normal or found a problem."), 400)
-    coords = read_position(item.data, "of the visit")
+    coords = read_position(item.data, _l("Place of the visit"))
     visit = Visit(
         client_id=item.client_id,
         patrol_id=patrol.id,
@@ -159,7 +167,7 @@ def record_end(up: Upload, item: Item, timing: clock.Timing) -> int:
     patrol = patrol_of(user, item.data.get("patrol"))
     if patrol.ended_at is not None:
         raise SyncRefused("ended", _l("This patrol has already ended."), 409)
-    coords = read_position(item.data, "at the end")
+    coords = read_position(item.data, _l("End of the patrol"))
     patrol.ended_at = max(timing.at, patrol.started_at)
     patrol.end_point = point(*coords[:2]) if coords else None
     patrol.end_accuracy_m = coords[2] if coords else None

@@ -21,7 +21,7 @@ from evidence.storage import PhotoStore
 from extensions import db
 from grid import audit
 from grid.errors import Conflict, ServiceError
-from grid.fields import read_position
+from grid.inputs import read_position
 from grid.models import Grid, User, point
 from grid.queries import find_login, locate
 from grid.registry import CHAINS
@@ -38,7 +38,7 @@ from problems.models import Problem, ProblemEvent, UpperFinding, finding_match, 
 from problems.queries import Place, capacities, people_with
 from problems.settings import deadlines, recheck_by
 from sync import clock
-from sync.services import Item, SyncRefused, Upload, set_times
+from sync.services import Item, SyncRefused, Upload, client_id_of, set_times
 
 REFUSALS = {  # escalation.Refused codes, in words
     "unknown_state": _l("The problem is in a state this version does not know."),
@@ -122,7 +122,7 @@ class Act:
     assignee_department: str = ""
     lead_department: str = ""
     due_date: date | None = None
-    photos: list[bytes] = field(default_factory=list)
+    photos: list[bytes | evidence.Prepared] = field(default_factory=list)
 
 
 def _has_basic_facts(problem: Problem) -> bool:
@@ -300,9 +300,14 @@ def _msgid(key: str) -> str:
     return _MSGIDS[key]
 
 
-def _process_photo(problem: Problem, user: User | None, data: bytes) -> photos.ProcessedPhoto:
+def _process_photo(
+    problem: Problem, user: User | None, data: bytes | evidence.Prepared
+) -> photos.ProcessedPhoto | evidence.Prepared:
     """A photo sent with a problem or one of its steps, through the pipeline (all of a step's
-    photos are processed before anything is written: one refused, none kept)."""
+    photos are processed before anything is written: one refused, none kept). The pages
+    prepare theirs before the write transaction (views.py); bytes are processed here."""
+    if isinstance(data, evidence.Prepared):
+        return data
     grid = db.session.get(Grid, problem.grid_id)
     moment = evidence.capture(grid, user.name if user else "公众", utcnow())
     return evidence.process_or_refuse(data, moment)
@@ -312,7 +317,7 @@ def _keep_photo(
     problem: Problem,
     user: User | None,
     event: ProblemEvent | None,
-    result: photos.ProcessedPhoto,
+    result: photos.ProcessedPhoto | evidence.Prepared,
     store: PhotoStore,
 ) -> None:
     photo = evidence.keep(
@@ -371,7 +376,7 @@ class Complaint:
     description: str
     name: str = ""
     contact: str = ""
-    photos: list[bytes] = field(default_factory=list)
+    photos: list[bytes | evidence.Prepared] = field(default_factory=list)
 
 
 def submit_complaint(complaint: Complaint, store: PhotoStore) -> Problem:
@@ -416,7 +421,7 @@ def enter_by_office(
     description: str,
     lon: float | None,
     lat: float | None,
-    photos_data: Sequence[bytes],
+    photos_data: Sequence[bytes | evidence.Prepared],
     store: PhotoStore,
 ) -> Problem:
     """An office enters a problem it learned of; it starts at the office's own level."""
@@ -512,7 +517,8 @@ def record_problem(up: Upload, item: Item, timing: clock.Timing) -> int:
     patrol = patrol_of(user, data["patrol"]) if data.get("patrol") else None
     visit = None
     if data.get("visit"):
-        visit = db.session.scalar(sa.select(Visit).where(Visit.client_id == str(data["visit"])))
+        wanted = client_id_of(data["visit"]) or str(data["visit"])
+        visit = db.session.scalar(sa.select(Visit).where(Visit.client_id == wanted))
         if visit is None:
             raise SyncRefused("unknown_visit", _l("The visit has not arrived yet."), 409)
     category = data.get("category")
@@ -524,7 +530,7 @@ def record_problem(up: Upload, item: Item, timing: clock.Timing) -> int:
     description = str(data.get("description") or "").strip()
     if not description:
         raise SyncRefused("missing_field", _l("Describe the problem."), 422)
-    coords = read_position(data, "of the problem")
+    coords = read_position(data, _l("Place of the problem"))
     source = source_for(patrol, data["source_id"]) if patrol and data.get("source_id") else None
     if patrol is not None:
         grid_id = patrol.grid_id

@@ -20,12 +20,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from geoalchemy2.shape import to_shape
 
-from evidence.services import photo_store, read_uploads
+from evidence.services import Prepared, capture, photo_store, prepare_or_refuse, read_uploads
 from extensions import db, limiter
 from grid import inputs
 from grid.access import Action, current_account, current_scope, grid_or_abort
 from grid.errors import ServiceError
-from grid.forms import perform, submit
+from grid.forms import perform, reads_first, submit
 from grid.htmx import page_or_fragment
 from grid.models import Grid, User, subtree_clause
 from grid.paging import page_of
@@ -53,8 +53,24 @@ def _years_ahead(years: int) -> date:
     return local_today() + timedelta(days=366 * years)
 
 
-def _photos() -> list[bytes]:
-    return read_uploads(request.files.getlist("photos"), MAX_PHOTOS)
+def _photos(grid: Grid | None, person: str, anonymous: bool = False) -> list[Prepared]:
+    """The form's photos decoded, checked and stored, before the write transaction (the views
+    that call it are `reads_first`); none when there is no grid (the action refuses it)."""
+    data = read_uploads(request.files.getlist("photos"), MAX_PHOTOS, anonymous)
+    if not data or grid is None:
+        return []
+    moment = capture(grid, person, utcnow())
+    return [prepare_or_refuse(one, moment, photo_store(), anonymous) for one in data]
+
+
+def _photos_at(form: inputs.Fields, person: str, anonymous: bool = False) -> list[Prepared]:
+    """`_photos` for a problem placed by the form's latitude and longitude (its village)."""
+    try:
+        lat, lon = form.latitude("lat", _l("Latitude")), form.longitude("lon", _l("Longitude"))
+    except inputs.Invalid:
+        return []  # the action names the field
+    village = locate(lon, lat, 4) if lon is not None and lat is not None else None
+    return _photos(village, person, anonymous)
 
 
 # --- one problem -------------------------------------------------------------------------------
@@ -111,13 +127,15 @@ def show(problem_id):
 
 
 @bp.route("/problems/<int:problem_id>/act", methods=["POST"])
+@reads_first
 @login_required
 def act(problem_id):
     """Fire one step of the workflow (approve, assign, re-check, ...) on a problem."""
     problem = problem_or_abort(problem_id)
     form = inputs.form()
+    grid = db.session.get(Grid, problem.grid_id)
 
-    def step():
+    def step(photos):
         version = form.integer("version", _l("Version"), low=0, high=MAX_VERSION)
         if version is None:
             raise ServiceError(_("The page is out of date. Reload it."))
@@ -136,12 +154,17 @@ def act(problem_id):
                 due_date=form.day(
                     "due_date", _l("Rectify by"), earliest=local_today(), latest=_years_ahead(5)
                 ),
-                photos=_photos(),
+                photos=photos,
             ),
             photo_store(),
         )
 
-    return perform(step, _("Done."), url_for("problems.show", problem_id=problem.id))
+    return perform(
+        step,
+        _("Done."),
+        url_for("problems.show", problem_id=problem_id),
+        prepare=lambda: _photos(grid, current_user.name),
+    )
 
 
 # --- lists ---------------------------------------------------------------------------------------
@@ -211,6 +234,7 @@ def index():
 
 
 @bp.route("/problems/new", methods=["GET", "POST"])
+@reads_first
 @login_required
 def new():
     """An office enters a problem learned of otherwise (a call, a visit, a letter)."""
@@ -222,7 +246,7 @@ def new():
         return render_template("problems/new.html", form={}, categories=catalog.CATEGORIES)
     form = inputs.form()
 
-    def enter():
+    def enter(photos):
         lat, lon = form.latitude("lat", _l("Latitude")), form.longitude("lon", _l("Longitude"))
         category = form.text("category", _l("Category"), max_length=30)
         severity = form.text("severity", _l("Severity"), max_length=10)
@@ -238,7 +262,7 @@ def new():
             description,
             lon,
             lat,
-            _photos(),
+            photos,
             photo_store(),
         )
 
@@ -251,10 +275,12 @@ def new():
         template="problems/new.html",
         context={"form": request.form, "categories": catalog.CATEGORIES},
         then=entered,
+        prepare=lambda: _photos_at(form, current_user.name),
     )
 
 
 @bp.route("/complaint", methods=["GET", "POST"])
+@reads_first
 @limiter.limit(lambda: current_app.config["COMPLAINT_LIMIT"], methods=["POST"])
 def complaint():
     """Anyone may report a problem: its place decides which village grid receives it
@@ -263,7 +289,7 @@ def complaint():
         return render_template("problems/complaint.html", form={}, categories=catalog.CATEGORIES)
     form = inputs.form()
 
-    def file():
+    def file(photos):
         lat, lon = form.latitude("lat", _l("Latitude")), form.longitude("lon", _l("Longitude"))
         if lat is None or lon is None:
             raise ServiceError(
@@ -279,7 +305,7 @@ def complaint():
                 ),
                 name=form.text("name", _l("Your name"), max_length=60),
                 contact=form.text("contact", _l("Contact"), max_length=100),
-                photos=_photos(),
+                photos=photos,
             ),
             photo_store(),
         )
@@ -293,6 +319,7 @@ def complaint():
         template="problems/complaint.html",
         context={"form": request.form, "categories": catalog.CATEGORIES},
         then=filed,
+        prepare=lambda: _photos_at(form, "公众", anonymous=True),
     )
 
 

@@ -11,7 +11,7 @@ from geoalchemy2.shape import to_shape
 from evidence.storage import PhotoStore
 from extensions import db
 from grid.errors import ServiceError
-from grid.fields import read_position
+from grid.inputs import read_position
 from grid.models import Grid, GridKind, User, point
 from grid.queries import locate
 from grid.time import local_today

@@ -1,16 +1,15 @@
 """The sync API the phone's queue talks to: a fresh form token, queued items, photos."""
 
 import json
-from datetime import datetime
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
 from evidence.services import limits, photo_store
 from grid.access import current_account
-from grid.forms import unit_of_work
+from grid.forms import reads_first, unit_of_work
 from grid.time import utcnow
 from sync import services
 from sync.services import SyncRefused, Upload
@@ -56,52 +55,40 @@ def items():
     return jsonify(results=results)
 
 
-def _floats(*names):
-    values = []
-    for name in names:
-        raw = request.form.get(name)
-        values.append(None if raw in (None, "", "null") else float(raw))
-    return values
-
-
 @bp.route("/photos", methods=["POST"])
+@reads_first
 @login_required
 def photos():
-    """One photo for a visit or problem already sent; idempotent by its client id."""
-    form = request.form
-    file = request.files.get("file")
+    """One photo for a visit or problem already sent; idempotent by its client id. Read,
+    decoded and stored before the write transaction, which holds the lock for the row only."""
     try:
-        with unit_of_work():
-            status, response = _ingest(form, file)
-    except (ValueError, TypeError):
-        return jsonify(error="malformed", message=_("The photo's details are not valid.")), 400
+        status, response = _ingest(request.form, request.files.get("file"))
     except SyncRefused as exc:
         return jsonify(error=exc.code, message=str(exc)), exc.status
     return jsonify(response), status
 
 
 def _ingest(form, file) -> tuple[int, dict]:
-    """Read the upload's fields strictly and hand the photo to the sync service."""
+    """Read the upload's fields strictly, then plan (reads), prepare (decode and store, no
+    lock) and record (the write) the photo."""
     if file is None:
         raise SyncRefused("missing_file", _("No photo in the upload."), 400)
-    lon, lat, accuracy = _floats("lon", "lat", "accuracy")
-    exif_lat, exif_lon = _floats("exif_lat", "exif_lon")
-    taken = form.get("exif_taken_at") or None
-    upload = services.PhotoUpload(
-        client_id=form.get("client_id", ""),
-        parent_kind=form.get("parent_kind", ""),
-        parent_client_id=form.get("parent_client_id", ""),
-        stamp=services.stamp_of(json.loads(form.get("stamp", "{}"))),
-        fix=(lon, lat, accuracy) if lon is not None and lat is not None else None,
-        reported_gps=(exif_lat, exif_lon)
-        if exif_lat is not None and exif_lon is not None
-        else None,
-        reported_taken_at=datetime.fromisoformat(taken) if taken else None,
-        reported_sha256=(form.get("sha256") or "").lower() or None,
-    )
-    if not services.is_uuid(upload.client_id):
-        raise SyncRefused("malformed", _("The photo has no valid client id."), 400)
-    data = file.read(limits().max_bytes + 1)
-    return services.ingest_photo(
-        Upload(current_account(), _sent(), utcnow()), upload, data, photo_store()
-    )
+    upload = services.read_photo_upload(form)
+    up = Upload(current_account(), _sent(), utcnow())
+    plan = services.plan_photo(up, upload)
+    if not isinstance(plan, services.PhotoPlan):
+        return 200, plan  # a repeat: the first answer
+    store = photo_store()
+    prepared = services.prepare_photo(plan, file.read(limits().max_bytes + 1), store)
+    try:
+        with unit_of_work():
+            return services.record_photo(up, upload, plan, prepared)
+    except Exception:
+        # The files stay: content-addressed, never served without a row, and what a retry of
+        # the same photo stores again; deleting them could take another record's files.
+        current_app.logger.warning(
+            "photo %s not recorded; its stored files stay unreferenced: %s",
+            upload.client_id,
+            prepared.stored,
+        )
+        raise

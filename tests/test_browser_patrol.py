@@ -254,3 +254,43 @@ def test_cut_mid_upload_then_retried(phone, live_server, live_app, village):
     assert after["Visit"] - before["Visit"] == 1
     assert after["Photo"] - before["Photo"] == 2
     assert not page.locator("#refused-list li").count()
+
+
+def test_a_poisoned_item_between_good_ones_is_refused_and_the_queue_goes_on(
+    phone, live_server, live_app, village
+):
+    """Issue 9: a queue holding [good visit, poisoned visit, good visit] syncs the good ones,
+    shows the poisoned one as refused with its reason, and empties."""
+    context, page = phone
+    _grid_id, lon, lat = village
+    open_patrol(page, live_server)
+    page.click("#start-patrol")
+    wait_synced(page)
+    before = counts(live_app)
+    context.set_offline(True)
+    visit_source(page, 0)
+    # What a broken phone might hold: a visit stamped by a clock gone mad.
+    page.evaluate(
+        """async (gridId) => {
+             const patrol = await GridQueue.get('patrol:' + gridId);
+             const row = document.querySelectorAll('#source-list li')[1];
+             const realNow = Date.now;
+             Date.now = () => 1e300;  // a clock gone mad: the issue's batch answered 500
+             try {
+               await GridQueue.add('visit', {patrol: patrol.client_id,
+                 source_id: Number(row.dataset.source), outcome: 'normal'});
+             } finally { Date.now = realNow; }
+           }""",
+        _grid_id,
+    )
+    visit_source(page, 2)
+    page.wait_for_function("() => Number(document.getElementById('queue-count').textContent) >= 3")
+    context.set_offline(False)
+    page.click("#sync-now")
+    wait_synced(page)
+    refused = page.locator("#refused-list li")
+    refused.first.wait_for()
+    assert refused.count() == 1
+    assert "device_ms" in refused.first.inner_text()  # the reason, naming the field
+    after = counts(live_app)
+    assert after["Visit"] - before["Visit"] == 2

@@ -190,16 +190,20 @@
       if (t.status === 401) return {state: 'login'};
       if (t.status !== 200 || !t.body.csrf_token) return {state: 'error', message: 'token ' + t.status};
       var csrf = t.body.csrf_token;
-      return sendItems(base, csrf).then(function (outcome) {
+      var held = new Set();  // what the server failed on in this run (5xx): kept, sent next run
+      return sendItems(base, csrf, held).then(function (outcome) {
         if (outcome.state !== 'done') return outcome;
-        return sendPhotos(base, csrf);
+        return sendPhotos(base, csrf, held);
+      }).then(function (outcome) {
+        if (outcome.state !== 'done' || !held.size) return outcome;
+        return {state: 'error', message: 'server error; ' + held.size + ' kept to send again'};
       });
     });
   }
 
-  function sendItems(base, csrf) {
+  function sendItems(base, csrf, held) {
     return Promise.all([Queue.pending(), refusedIds()]).then(function (r) {
-      var items = r[0], refused = r[1];
+      var items = r[0].filter(function (it) { return !held.has(it.client_id); }), refused = r[1];
       if (!items.length) return {state: 'done'};
       // An item whose parent was refused can never be recorded: show it, don't send it.
       var blocked = items.filter(function (it) {
@@ -209,7 +213,7 @@
         return Promise.all(blocked.map(function (it) {
           return refuse(it, {status: 424, error: 'parent_refused',
                              message: 'The record it belongs to was refused.'});
-        })).then(function () { return sendItems(base, csrf); });
+        })).then(function () { return sendItems(base, csrf, held); });
       }
       var batch = items.slice(0, BATCH);
       return fetchJson(base + '/sync/items', {
@@ -230,6 +234,8 @@
           var item = batch[i];
           if (result.status >= 200 && result.status < 300) {
             steps.push(removeItem(item.seq));
+          } else if (result.status >= 500) {
+            held.add(item.client_id);  // the server failed on this one only: keep it, go on
           } else if (result.status === 409 && /^unknown_/.test(result.error || '')) {
             stop = true;  // its parent has not arrived: keep the order, try again later
           } else {
@@ -238,13 +244,13 @@
         });
         return Promise.all(steps).then(function () {
           if (stop) return {state: 'error', message: 'waiting for earlier records'};
-          return items.length > batch.length ? sendItems(base, csrf) : {state: 'done'};
+          return items.length > batch.length ? sendItems(base, csrf, held) : {state: 'done'};
         });
       });
     });
   }
 
-  function sendPhotos(base, csrf) {
+  function sendPhotos(base, csrf, held) {
     return Promise.all([all('photos'), refusedIds()]).then(function (r) {
       var photos = r[0], refused = r[1];
       var chain = Promise.resolve({state: 'done'});
@@ -259,14 +265,14 @@
         }
         chain = chain.then(function (outcome) {
           if (outcome.state !== 'done') return outcome;
-          return uploadPhoto(base, csrf, p);
+          return uploadPhoto(base, csrf, p, held);
         });
       });
       return chain;
     });
   }
 
-  function uploadPhoto(base, csrf, p) {
+  function uploadPhoto(base, csrf, p, held) {
     var form = new global.FormData();
     form.append('client_id', p.client_id);
     form.append('parent_kind', p.parent_kind);
@@ -289,7 +295,10 @@
           }).then(function () { return {state: 'done'}; });
         }
         if (r.status === 409 && body.error === 'unknown_parent') return {state: 'done'};
-        if (r.status >= 500) return {state: 'error', message: 'HTTP ' + r.status};
+        if (r.status >= 500) {  // kept for the next run; the photos after it go on
+          held.add(p.client_id);
+          return {state: 'done'};
+        }
         return refuse(p, {status: r.status, error: body.error, message: body.message})
           .then(function () { return {state: 'done'}; });
       });
