@@ -22,6 +22,7 @@ from evidence.models import Photo
 from evidence.storage import LocalStore, PhotoStore, StoredPhoto, put_photo
 from extensions import db
 from grid.errors import ServiceError
+from grid.inputs import Invalid
 from grid.models import Grid, point, subtree_clause
 from grid.queries import grid_shape
 from grid.time import local_zone
@@ -56,7 +57,7 @@ def read_uploads(files: Sequence[FileStorage], most: int, anonymous: bool = Fals
     read one byte past it, so that the pipeline refuses it rather than a cut copy."""
     chosen = [f for f in files if f and f.filename]
     if len(chosen) > most:
-        raise ServiceError(_l("Send at most %(n)s photos.", n=most))
+        raise Invalid("photos", _l("Send at most %(n)s photos.", n=most))
     most_bytes = limits(anonymous).max_bytes + 1
     data = []
     for upload in chosen:
@@ -158,7 +159,7 @@ def prepare_or_refuse(
     try:
         return prepare(data, moment, store, anonymous)
     except photos.PhotoRejected as exc:
-        raise ServiceError(_l("A photo was refused: %(why)s", why=refusal(exc))) from exc
+        raise Invalid("photos", _l("A photo was refused: %(why)s", why=refusal(exc))) from exc
 
 
 def capture(
@@ -201,7 +202,7 @@ def process_or_refuse(data: bytes, moment: photos.Capture) -> photos.ProcessedPh
     try:
         return process(data, moment)
     except photos.PhotoRejected as exc:
-        raise ServiceError(_l("A photo was refused: %(why)s", why=refusal(exc))) from exc
+        raise Invalid("photos", _l("A photo was refused: %(why)s", why=refusal(exc))) from exc
 
 
 def known_hashes(grid: Grid, now: datetime, besides: Any = None) -> list[tuple[str, str]]:

@@ -11,7 +11,7 @@ from shapely.geometry import LineString
 
 from extensions import db
 from grid.geo import haversine_m
-from grid.inputs import read_position
+from grid.inputs import Fields, Invalid, read_position
 from grid.models import Grid, User, point
 from grid.time import local_date
 from patrol import catalog
@@ -125,9 +125,10 @@ def rebuild_route(patrol: Patrol) -> None:
 def source_for(patrol: Patrol, source_id: Any) -> Source:
     """A source of the patrol's grid; SyncRefused otherwise."""
     try:
-        source = db.session.get(Source, int(source_id))
-    except (TypeError, ValueError):
-        source = None
+        wanted = Fields({"source_id": source_id}).id("source_id", _l("Source"))
+    except Invalid:
+        wanted = None
+    source = db.session.get(Source, wanted) if wanted else None
     grid = db.session.get(Grid, patrol.grid_id)
     if source is None or source.grid_id is None:
         raise SyncRefused("unknown_source", _l("Unknown source."), 422)
@@ -152,7 +153,7 @@ def record_visit(up: Upload, item: Item, timing: clock.Timing) -> int:
         visited_at=timing.at,
         visited_on=local_date(timing.at),
         outcome=outcome,
-        note=str(item.data.get("note") or "")[:1000] or None,
+        note=Fields(item.data).optional_text("note", _l("Note"), max_length=1000, multiline=True),
         point=point(*coords[:2]) if coords else None,
         accuracy_m=coords[2] if coords else None,
     )

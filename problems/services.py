@@ -21,7 +21,7 @@ from evidence.storage import PhotoStore
 from extensions import db
 from grid import audit
 from grid.errors import Conflict, ServiceError
-from grid.inputs import read_position
+from grid.inputs import Fields, read_position
 from grid.models import Grid, User, point
 from grid.queries import find_login, locate
 from grid.registry import CHAINS
@@ -527,7 +527,9 @@ def record_problem(up: Upload, item: Item, timing: clock.Timing) -> int:
     severity = data.get("severity")
     if severity not in catalog.SEVERITIES:
         raise SyncRefused("missing_field", _l("Choose how serious the problem is."), 422)
-    description = str(data.get("description") or "").strip()
+    description = Fields(data).text(
+        "description", _l("Description"), max_length=2000, multiline=True
+    )
     if not description:
         raise SyncRefused("missing_field", _l("Describe the problem."), 422)
     coords = read_position(data, _l("Place of the problem"))
@@ -553,7 +555,7 @@ def record_problem(up: Upload, item: Item, timing: clock.Timing) -> int:
         accuracy_m=coords[2] if coords else None,
         category=category,
         severity=severity,
-        description=description[:2000],
+        description=description,
         stopped_on_spot=bool(data.get("stopped_on_spot")),
     )
     set_times(problem, item.stamp, timing, up.received_at)

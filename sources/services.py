@@ -11,7 +11,7 @@ from geoalchemy2.shape import to_shape
 from evidence.storage import PhotoStore
 from extensions import db
 from grid.errors import ServiceError
-from grid.inputs import read_position
+from grid.inputs import Invalid, read_position
 from grid.models import Grid, GridKind, User, point
 from grid.queries import locate
 from grid.time import local_today
@@ -210,9 +210,9 @@ def add_document(
         raise ServiceError(_l("A document needs a title (up to 120 characters)."))
     ext = DOCUMENT_TYPES.get(content_type)
     if ext is None or not _looks_like(data, ext):
-        raise ServiceError(_l("Documents must be PDF, JPEG or PNG files."))
+        raise Invalid("file", _l("Documents must be PDF, JPEG or PNG files."))
     if len(data) > MAX_DOCUMENT_BYTES:
-        raise ServiceError(_l("The document is larger than 20 MB."))
+        raise Invalid("file", _l("The document is larger than 20 MB."))
     digest = hashlib.sha256(data).hexdigest()
     key = f"documents/{digest[:2]}/{digest}.{ext}"
     store.put(key, data)

@@ -9,7 +9,7 @@ the field in the request's language, nothing may be written, and no request may 
 
 A route without an entry, or a field a route reads (grid.inputs records every name read) that
 its entry does not list, fails `test_every_route_is_listed` / the route's own test. The sync
-API's JSON and multipart fields are covered by tests/test_sync.py's hostile cases, which the
+API's JSON and multipart fields are covered by tests/test_sync_hostile.py, which the
 entries here point to.
 """
 
@@ -77,8 +77,20 @@ WRONG = {
     "long_text": ["a\x00b", "\x07ding", "\x1b[2J", HUGE_TEXT],
     "choice": ["NaN", "\x00", "<img src=x onerror=alert(1)>", "a\r\nb", HUGE_TEXT],
     "flag": [],  # anything that is not a tick is no tick
-    "file": [],  # photos: tests/test_photos.py (empty, bomb, truncated, wrong type)
+    # Files go as (bytes, file name). A file input left empty sends no name: that is no file.
+    "file": [
+        (b"", "empty.jpg"),
+        (b"GIF89a not a photo", "photo.jpg"),
+        ("BOMB", "bomb.png"),  # 7,740 x 7,740 pixels in a few kilobytes (made below)
+    ],
+    "document": [(b"", "empty.pdf"), (b"MZ\x90\x00 a program", "permit.pdf")],
 }
+
+
+def _bomb() -> bytes:
+    out = io.BytesIO()
+    Image.new("1", (7740, 7740), 1).save(out, "PNG", optimize=True)
+    return out.getvalue()
 
 
 @dataclass(frozen=True)
@@ -411,7 +423,7 @@ ROUTES: dict[tuple[str, str], Route] = {
         "county_office",
         lambda c: f"/sources/{c.ids['source']}/documents",
         lambda c: {"title": "排污许可证", "file": (PDF, "permit.pdf")},
-        {"title": F("text", "Document title"), "file": F("file", "File")},
+        {"title": F("text", "Document title"), "file": F("document", "File")},
     ),
     ("GET", "sources.document"): Route(
         "GET", "county_office", lambda c: f"/sources/documents/{c.ids['document']}"
@@ -564,13 +576,13 @@ ROUTES: dict[tuple[str, str], Route] = {
             "other_problems": F("id", "Other report numbers"),
         },
     ),
-    # --- the phones' API: fields in tests/test_sync.py ---
+    # --- the phones' API: fields in tests/test_sync_hostile.py ---
     ("GET", "sync.token"): Route("GET", "supervisor", lambda c: "/sync/token"),
     ("POST", "sync.items"): Route(
-        "POST", "supervisor", lambda c: "/sync/items", note="tests/test_sync.py"
+        "POST", "supervisor", lambda c: "/sync/items", note="tests/test_sync_hostile.py"
     ),
     ("POST", "sync.photos"): Route(
-        "POST", "supervisor", lambda c: "/sync/photos", note="tests/test_sync.py"
+        "POST", "supervisor", lambda c: "/sync/photos", note="tests/test_sync_hostile.py"
     ),
 }
 
@@ -725,11 +737,20 @@ def fields_read(app):
 # --- sending ----------------------------------------------------------------------------------
 
 
+_bombs: list[bytes] = []
+
+
+def _BOMB() -> bytes:  # noqa: N802 - made once, on first use
+    if not _bombs:
+        _bombs.append(_bomb())
+    return _bombs[0]
+
+
 def _send(client, route: Route, ctx: Ctx, values: dict, language="zh-CN", token=None):
     path = route.path(ctx)
     query = {k: v for k, v in values.items() if route.fields.get(k, F("", "")).where == "query"}
     form = {
-        k: (io.BytesIO(v[0]), v[1]) if isinstance(v, tuple) else v  # a file: (bytes, name)
+        k: (io.BytesIO(_BOMB() if v[0] == "BOMB" else v[0]), v[1]) if isinstance(v, tuple) else v
         for k, v in values.items()
         if k not in query
     }
@@ -807,6 +828,9 @@ def test_wrong_values_are_refused(app, writes, fields_read, client, ctx, key):
             shown = repr(wrong[:40])
             if not 400 <= answer.status_code < 500:
                 failures.append(f"{name}={shown}: {answer.status_code}")
+            elif spec.kind in ("file", "document"):  # the file's fault, said in Chinese
+                if not re.search(r"[\u4e00-\u9fff]", body):
+                    failures.append(f"{name}={shown}: {answer.status_code} without a reason")
             elif not _message_names(body, spec.label, "zh-CN"):
                 failures.append(f"{name}={shown}: {answer.status_code} without the field named")
             if writes.kept:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from extensions import db
 from grid.demo import point_in
 from patrol.models import Patrol, RoutePoint, Visit
+from problems.models import Problem
 from sync import services
 from sync.services import Item, SyncRefused
 from tests.test_sync import count, item, jpeg, stamp
@@ -162,6 +163,10 @@ def _post_raw(phone, items):
         ({"data": {"lat": math.nan, "lon": math.nan}}, "走访地点"),
         ({"data": {"lat": 999, "lon": -999}}, "走访地点：位置超出"),
         ({"data": {"lat": "1e308", "lon": 87}}, "走访地点"),
+        ({"data": {"note": {"a": 1}}}, "「备注」应为文字"),
+        ({"data": {"note": "a\x00b"}}, "「备注」含有"),
+        ({"data": {"note": "x" * 100_000}}, "「备注」过长"),
+        ({"data": {"source_id": 2**70}}, "未知的污染源"),
     ],
 )
 def test_a_poisoned_item_between_good_ones_is_refused_alone(cun, phone, poison, words):
@@ -266,3 +271,23 @@ def test_photo_refusals_are_in_chinese(cun, phone):
     assert response.json["message"] == "文件是空的。"
     response = phone.photo("visit", visit["client_id"], b"GIF89a" + b"\0" * 100)
     assert response.status_code == 415 and "不是 JPEG" in response.json["message"]
+
+
+@pytest.mark.parametrize(
+    "description, words",
+    [
+        ({"text": "扬尘"}, "「问题描述」应为文字"),
+        (["扬尘"], "「问题描述」应为文字"),
+        ("扬\x00尘", "控制字符"),
+    ],
+)
+def test_a_problem_description_that_is_not_text_is_refused(cun, phone, description, words):
+    _user, village, _sources = cun
+    lon, lat = point_in(village)
+    data = {"category": "dust", "severity": "minor", "description": description}
+    bad = item("problem", {**data, "lat": lat, "lon": lon}, offset_ms=5_000)
+    problems = count(Problem)
+    response = _post_raw(phone, [bad])
+    result = response.json["results"][0]
+    assert result["status"] == 422 and words in result["message"], result
+    assert count(Problem) == problems
