@@ -129,6 +129,7 @@ class Identity(UserMixin):
 
 
 _DAY = sa.bindparam("day", type_=sa.Date)
+_SEEN_BEFORE = sa.bindparam("seen_before", type_=sa.DateTime)
 _child = sa.orm.aliased(Grid)
 _held = sa.orm.aliased(Membership)
 _IDENTITY_COLUMNS = (
@@ -175,7 +176,9 @@ _IDENTITY_AND_POSTS = _with_posts(
 )
 # The same, found from the session cookie's live row (one lookup by its unique token).
 _SESSION_IDENTITY_AND_POSTS = _with_posts(
-    sa.select(UserSession.id, UserSession.last_seen_at, *_IDENTITY_COLUMNS)
+    # Whether last_seen_at is due for a write, not the timestamp itself: a date column costs a
+    # parse per row on SQLite, and every request reads this.
+    sa.select(UserSession.id, UserSession.last_seen_at < _SEEN_BEFORE, *_IDENTITY_COLUMNS)
     .select_from(UserSession)
     .join(User, User.id == UserSession.user_id)
     .where(
@@ -195,7 +198,7 @@ class SessionSeen:
     """The live session a request came with."""
 
     id: int
-    last_seen_at: datetime
+    due: bool  # last seen before the `seen_before` asked about
 
 
 def load_identity(user_id: int, day: date) -> tuple[Identity | None, Scope]:
@@ -210,21 +213,17 @@ def load_identity(user_id: int, day: date) -> tuple[Identity | None, Scope]:
 
 
 def load_session_identity(
-    token_hash: str, since: datetime, day: date
+    token_hash: str, since: datetime, seen_before: datetime, day: date
 ) -> tuple[Identity | None, Scope, SessionSeen | None]:
     """As `load_identity`, for the session whose token hashes to `token_hash`, if it is live
-    (not ended, begun after `since`): the same one query."""
-    rows = (
-        db.session.connection()
-        .execute(
-            _SESSION_IDENTITY_AND_POSTS, {"token_hash": token_hash, "since": since, "day": day}
-        )
-        .all()
-    )
+    (not ended, begun after `since`), and whether it was last seen before `seen_before`: the same
+    one query."""
+    params = {"token_hash": token_hash, "since": since, "seen_before": seen_before, "day": day}
+    rows = db.session.connection().execute(_SESSION_IDENTITY_AND_POSTS, params).all()
     if not rows:
         return None, EMPTY, None
     identity, scope = _identity(rows, 2)
-    return identity, scope, SessionSeen(rows[0][0], rows[0][1])
+    return identity, scope, SessionSeen(rows[0][0], bool(rows[0][1]))
 
 
 def _identity(rows, start: int) -> tuple[Identity, Scope]:

@@ -477,6 +477,7 @@ def load_user(user_key: str):
     user, scope, seen = load_session_identity(
         services.session_token_hash(secret),
         now - current_app.permanent_session_lifetime,
+        now - services.SEEN_EVERY,
         local_today(),
     )
     if (
@@ -489,14 +490,15 @@ def load_user(user_key: str):
         return None
     g.scope = scope
     g.session_id = seen.id
-    if first and now - seen.last_seen_at >= services.SEEN_EVERY:
+    if first and seen.due:
         _touch(seen.id, now)
     return user
 
 
 def _touch(session_id: int, now) -> None:
     """Note the session in use, in a short transaction of its own: the read ends first, so the
-    write does not upgrade a stale snapshot (SQLite); a busy database skips it until next time."""
+    write does not upgrade a stale snapshot (SQLite); if the database stays locked past its busy
+    timeout, the note waits for a later request."""
     try:
         db.session.commit()
         services.touch_session(session_id, now)
