@@ -5,6 +5,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import desk
 import evidence
@@ -42,6 +43,9 @@ DEFAULTS = {
     # Rate limits (the log-in, public complaints): per process by default, redis:// with
     # several servers.
     "RATELIMIT_STORAGE_URI": "memory://",
+    # Reverse proxies in front of the app that set X-Forwarded-For/-Proto/-Host (nginx: 1).
+    # With 0 those headers are ignored: anyone could write them.
+    "TRUSTED_PROXIES": 0,
     "RATELIMIT_HEADERS_ENABLED": True,
     "MAX_CONTENT_LENGTH": 24 * 1024 * 1024,  # several photos plus their form fields
     "SPATIALITE_LIBRARY_PATH": "mod_spatialite",
@@ -68,6 +72,7 @@ def create_app(test_config=None):
     _check_config(app)
     # Every <int:...> in a path is a record id within the database's integer (before any route).
     app.url_map.converters["int"] = IdConverter
+    _trust_proxies(app)
     _init_extensions(app)
     for domain in DOMAINS:
         domain.init_app(app)
@@ -92,6 +97,16 @@ def _check_config(app):
         app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.split("://", 1)[1]
 
 
+def _trust_proxies(app):
+    """Behind TRUSTED_PROXIES proxies, the client's address (rate limits, signed-in devices),
+    scheme and host are those the nearest of them forwarded; never more hops than configured."""
+    hops = app.config["TRUSTED_PROXIES"]
+    if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0:
+        raise RuntimeError("GRIDPATROL_TRUSTED_PROXIES must be a whole number, 0 or more")
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
 def _init_extensions(app):
     db.init_app(app)
     with app.app_context():
@@ -99,8 +114,9 @@ def _init_extensions(app):
     migrate.init_app(app, db, directory=os.path.join(HERE, "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
-    # Only routes decorated with @limiter.limit (the log-in) are limited, and their decorator
-    # checks them; the global before-request check would cost every page ~0.3 ms for nothing.
+    # Only routes decorated with @limiter.limit (public complaints) are limited, and their
+    # decorator checks them (the log-in counts on its own: grid/throttle.py); the global
+    # before-request check would cost every page ~0.3 ms for nothing.
     hooks = app.before_request_funcs.get(None, [])
     if limiter._check_request_limit in hooks:
         hooks.remove(limiter._check_request_limit)

@@ -6,7 +6,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from extensions import login_manager
-from grid import cli, labels, views
+from grid import cli, labels, throttle, views
 from grid.registry import NAVIGATION, POST_LINKS, NavEntry, PostLink
 from i18n import N_
 
@@ -15,9 +15,8 @@ DEFAULTS = {
     "TILE_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
     "TILE_ATTRIBUTION": "© OpenStreetMap contributors",
     "TILE_MAX_ZOOM": 18,
-    # Log-in rate limits; storage is per process by default, use redis:// with several servers.
-    "LOGIN_LIMIT_PER_ADDRESS": "30 per minute; 300 per hour",
-    "LOGIN_LIMIT_PER_ACCOUNT": "5 per minute; 20 per hour",
+    # Log-in throttling (grid/throttle.py); its counters are in RATELIMIT_STORAGE_URI.
+    **throttle.DEFAULTS,
     # Public disclosure page (RULES §1 art. 19): which contact is shown, and the national hotline.
     "DISCLOSURE_CONTACT": "office_phone",  # office_phone | mobile | none
     "COMPLAINT_HOTLINE": "12369",

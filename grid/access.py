@@ -8,7 +8,7 @@ reach is 404, so that their existence does not leak.
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -22,7 +22,9 @@ from grid.models import (
     Membership,
     Role,
     User,
+    UserSession,
     active_on_clause,
+    live_sessions_clause,
     membership_cover,
     subtree_clause,
 )
@@ -127,48 +129,76 @@ class Identity(UserMixin):
 
 
 _DAY = sa.bindparam("day", type_=sa.Date)
+_SEEN_BEFORE = sa.bindparam("seen_before", type_=sa.DateTime)
 _child = sa.orm.aliased(Grid)
 _held = sa.orm.aliased(Membership)
+_IDENTITY_COLUMNS = (
+    User.id,
+    User.username,
+    User.name,
+    User.locale,
+    User.session_epoch,
+    User.active,
+    Membership.id,
+    Membership.role,
+    Membership.full_time,
+    Grid.id,
+    Grid.name,
+    Grid.level,
+    Grid.kind,
+    Grid.path,
+    sa.select(sa.func.count(_child.id))
+    .where(_child.parent_id == Grid.id, _child.kind != GridKind.KEY)
+    .scalar_subquery(),
+    sa.select(sa.func.count(_held.id))
+    .where(
+        _held.grid_id == Grid.id,
+        _held.role == Role.SUPERVISOR,
+        _held.started_on <= _DAY,
+        sa.or_(_held.ended_on.is_(None), _held.ended_on >= _DAY),
+    )
+    .scalar_subquery(),
+)
+
+
+def _with_posts(select):
+    return (
+        select.outerjoin(Membership, sa.and_(Membership.user_id == User.id, active_on_clause(_DAY)))
+        .outerjoin(Grid, Grid.id == Membership.grid_id)
+        .order_by(Grid.level, Grid.path, Membership.role)
+    )
+
+
 # Built once, run on the connection: the first thing every signed-in request does is to find
 # who the user is, the posts they hold today and the two headcounts the home page shows.
-_IDENTITY_AND_POSTS = (
-    sa.select(
-        User.id,
-        User.username,
-        User.name,
-        User.locale,
-        User.session_epoch,
-        User.active,
-        Membership.id,
-        Membership.role,
-        Membership.full_time,
-        Grid.id,
-        Grid.name,
-        Grid.level,
-        Grid.kind,
-        Grid.path,
-        sa.select(sa.func.count(_child.id))
-        .where(_child.parent_id == Grid.id, _child.kind != GridKind.KEY)
-        .scalar_subquery(),
-        sa.select(sa.func.count(_held.id))
-        .where(
-            _held.grid_id == Grid.id,
-            _held.role == Role.SUPERVISOR,
-            _held.started_on <= _DAY,
-            sa.or_(_held.ended_on.is_(None), _held.ended_on >= _DAY),
-        )
-        .scalar_subquery(),
+_IDENTITY_AND_POSTS = _with_posts(
+    sa.select(*_IDENTITY_COLUMNS).where(User.id == sa.bindparam("user_id"))
+)
+# The same, found from the session cookie's live row (one lookup by its unique token).
+_SESSION_IDENTITY_AND_POSTS = _with_posts(
+    # Whether last_seen_at is due for a write, not the timestamp itself: a date column costs a
+    # parse per row on SQLite, and every request reads this.
+    sa.select(UserSession.id, UserSession.last_seen_at < _SEEN_BEFORE, *_IDENTITY_COLUMNS)
+    .select_from(UserSession)
+    .join(User, User.id == UserSession.user_id)
+    .where(
+        UserSession.token_hash == sa.bindparam("token_hash"),
+        live_sessions_clause(sa.bindparam("since", type_=sa.DateTime)),
     )
-    .outerjoin(Membership, sa.and_(Membership.user_id == User.id, active_on_clause(_DAY)))
-    .outerjoin(Grid, Grid.id == Membership.grid_id)
-    .where(User.id == sa.bindparam("user_id"))
-    .order_by(Grid.level, Grid.path, Membership.role)
 )
 _COVERED_PATHS = (
     sa.select(Grid.path)
     .join(membership_cover, membership_cover.c.grid_id == Grid.id)
     .where(membership_cover.c.membership_id.in_(sa.bindparam("ids", expanding=True)))
 )
+
+
+@dataclass(frozen=True)
+class SessionSeen:
+    """The live session a request came with."""
+
+    id: int
+    due: bool  # last seen before the `seen_before` asked about
 
 
 def load_identity(user_id: int, day: date) -> tuple[Identity | None, Scope]:
@@ -179,9 +209,27 @@ def load_identity(user_id: int, day: date) -> tuple[Identity | None, Scope]:
     )
     if not rows:
         return None, EMPTY
-    identity = Identity(*rows[0][:6])
-    posts = tuple(Post(*row[6:]) for row in rows if row[6] is not None)
-    return identity, _scope(user_id, posts)
+    return _identity(rows, 0)
+
+
+def load_session_identity(
+    token_hash: str, since: datetime, seen_before: datetime, day: date
+) -> tuple[Identity | None, Scope, SessionSeen | None]:
+    """As `load_identity`, for the session whose token hashes to `token_hash`, if it is live
+    (not ended, begun after `since`), and whether it was last seen before `seen_before`: the same
+    one query."""
+    params = {"token_hash": token_hash, "since": since, "seen_before": seen_before, "day": day}
+    rows = db.session.connection().execute(_SESSION_IDENTITY_AND_POSTS, params).all()
+    if not rows:
+        return None, EMPTY, None
+    identity, scope = _identity(rows, 2)
+    return identity, scope, SessionSeen(rows[0][0], bool(rows[0][1]))
+
+
+def _identity(rows, start: int) -> tuple[Identity, Scope]:
+    identity = Identity(*rows[0][start : start + 6])
+    posts = tuple(Post(*row[start + 6 :]) for row in rows if row[start + 6] is not None)
+    return identity, _scope(identity.id, posts)
 
 
 def scope_for(user: User | Identity, day: date) -> Scope:

@@ -241,3 +241,31 @@ class PhoneTimed:
     clock_offset_s: Mapped[float | None] = mapped_column()
     clock_basis: Mapped[str | None] = mapped_column(sa.String(8))
     clock_skewed: Mapped[bool] = mapped_column(default=False)
+
+
+# --- signed-in devices ---------------------------------------------------------------------------
+
+
+class UserSession(db.Model):
+    """One signed-in browser or phone. Its cookie carries a random secret, stored here only as
+    its SHA-256 (`token_hash`); the cookie counts only while this row is live (not ended, not
+    older than PERMANENT_SESSION_LIFETIME). Ended rows are kept a while, to show who ended them.
+    """
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Written at most every few minutes (grid.services.SEEN_EVERY), not on every request.
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_agent: Mapped[str | None] = mapped_column(sa.String(200))
+    address: Mapped[str | None] = mapped_column(sa.String(45))  # IPv6 at its longest
+    ended_at: Mapped[datetime | None] = mapped_column()
+    ended_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+
+def live_sessions_clause(since: datetime):
+    """Sessions still signed in: not ended, and begun after `since` (now less the lifetime)."""
+    return sa.and_(UserSession.ended_at.is_(None), UserSession.created_at > since)

@@ -20,7 +20,9 @@ from grid.models import (
     Membership,
     Role,
     User,
+    UserSession,
     active_on_clause,
+    live_sessions_clause,
     membership_cover,
     point,
     subtree_clause,
@@ -289,3 +291,15 @@ def names_of(model, ids: Iterable[int | None]) -> dict[int, str]:
         return {}
     rows = db.session.execute(sa.select(model.id, model.name).where(model.id.in_(wanted)))
     return dict(rows.all())
+
+
+def live_sessions(user_id: int, since: datetime) -> list[UserSession]:
+    """A person's signed-in devices (sessions begun after `since` and not ended), the most
+    recently used first."""
+    return list(
+        db.session.scalars(
+            sa.select(UserSession)
+            .where(UserSession.user_id == user_id, live_sessions_clause(since))
+            .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+        )
+    )

@@ -1,8 +1,10 @@
 """Actions on the grid tree and its people. Services flush; the caller commits once."""
 
+import hashlib
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -22,6 +24,7 @@ from grid.models import (
     Membership,
     Role,
     User,
+    UserSession,
     membership_cover,
 )
 from grid.queries import root_grid, subtree
@@ -377,3 +380,90 @@ def retire_channel(channel: ComplaintChannel, by: User | None = None) -> None:
     channel.retired_at = utcnow()
     channel.retired_by_id = by and by.id
     db.session.flush()
+
+
+# --- signed-in devices --------------------------------------------------------------------------
+
+SEEN_EVERY = timedelta(minutes=5)  # how stale last_seen_at may get: pages do not write each time
+ENDED_KEPT = timedelta(days=90)  # ended or expired sessions stay listed this long, then go
+
+
+def session_token_hash(secret: str) -> str:
+    """What is stored of a session cookie's secret: a leaked table signs nobody in."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def start_session(
+    user: User, *, user_agent: str | None, address: str | None, lifetime: timedelta
+) -> str:
+    """Record a newly signed-in device of `user`; the secret its cookie carries. The person's
+    sessions that ended (or expired) long ago are removed on the way."""
+    now = utcnow()
+    db.session.execute(
+        sa.delete(UserSession)
+        .where(
+            UserSession.user_id == user.id,
+            sa.or_(
+                UserSession.ended_at < now - ENDED_KEPT,
+                UserSession.created_at < now - lifetime - ENDED_KEPT,
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    secret = secrets.token_urlsafe(32)
+    db.session.add(
+        UserSession(
+            token_hash=session_token_hash(secret),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            user_agent=_printable(user_agent, 200),
+            address=_printable(address, 45),
+        )
+    )
+    db.session.flush()
+    return secret
+
+
+def end_session(session_id: int, user_id: int, by_id: int | None) -> bool:
+    """End one of `user_id`'s sessions for good (signing out, or a lost phone); False if it
+    was not theirs or had ended already."""
+    ended = db.session.execute(
+        sa.update(UserSession)
+        .where(
+            UserSession.id == session_id,
+            UserSession.user_id == user_id,
+            UserSession.ended_at.is_(None),
+        )
+        .values(ended_at=utcnow(), ended_by_id=by_id)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(ended.rowcount)
+
+
+def end_sessions_of(user: User, by: User | None) -> int:
+    """End every session of `user` (an administrator's "sign out everywhere"); how many."""
+    ended = db.session.execute(
+        sa.update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+        .values(ended_at=utcnow(), ended_by_id=by and by.id)
+        .execution_options(synchronize_session=False)
+    )
+    return ended.rowcount
+
+
+def touch_session(session_id: int, now: datetime) -> None:
+    """Note that a session is in use (callers do it at most every SEEN_EVERY)."""
+    db.session.execute(
+        sa.update(UserSession)
+        .where(UserSession.id == session_id)
+        .values(last_seen_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _printable(text: str | None, length: int) -> str | None:
+    """Header text as it may be stored: printable characters only, cut to the column."""
+    if not text:
+        return None
+    return "".join(ch for ch in text if ch.isprintable())[:length] or None

@@ -15,6 +15,7 @@ from flask import (
     flash,
     g,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -30,14 +31,14 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, ValidationError
 
-from extensions import db, limiter
-from grid import inputs, queries, services
+from extensions import db
+from grid import inputs, queries, services, throttle
 from grid.access import (
     Action,
     current_account,
     current_scope,
     grid_or_abort,
-    load_identity,
+    load_session_identity,
     person_or_404,
     visible_people_clause,
 )
@@ -47,7 +48,7 @@ from grid.htmx import is_htmx
 from grid.models import ComplaintChannel, Grid, GridKind, Membership, Role, User, subtree_clause
 from grid.paging import paginate
 from grid.queries import find_login
-from grid.time import local_today
+from grid.time import local_today, utcnow
 
 bp = Blueprint("grid", __name__)
 
@@ -363,12 +364,14 @@ def people_show(user_id):
         .order_by(Membership.ended_on.is_not(None), Membership.started_on.desc())
     ).all()
     scope = current_scope()
+    since = utcnow() - current_app.permanent_session_lifetime
     return render_template(
         "grid/people/show.html",
         person=person,
         posts=posts,
         today=local_today(),
         can_end={m.id for m, g in posts if scope.allows(Action.MANAGE_PEOPLE, g)},
+        devices=len(queries.live_sessions(person.id, since)),
     )
 
 
@@ -452,22 +455,55 @@ def people_end_post(membership_id):
     )
 
 
-# --- signing in and out ---------------------------------------------------------------------------
+# --- signing in and out, and one's signed-in devices ---------------------------------------------
 
 # Checked against when the account does not exist, so both answers take as long.
 _DUMMY_HASH = generate_password_hash("not-a-password")
+# The session cookie's key for its device's secret (grid.models.UserSession): the cookie counts
+# only while that row is live.
+SESSION_KEY = "sid"
 
 
-def load_user(session_id: str):
-    """The session's user, with the scope of their posts today (one query for both)."""
-    user_id, _sep, epoch = session_id.partition(".")
-    if not user_id.isdigit() or not epoch.isdigit():
+def load_user(user_key: str):
+    """The session's user, with the scope of their posts today: one query, from the session's
+    live row (ended by signing out or by someone ending it, or past its lifetime: nobody)."""
+    user_id, _sep, epoch = user_key.partition(".")
+    secret = session.get(SESSION_KEY)
+    if not user_id.isdigit() or not epoch.isdigit() or not isinstance(secret, str):
         return None
-    user, scope = load_identity(int(user_id), local_today())
-    if user is None or not user.active or user.session_epoch != int(epoch):
+    now = utcnow()
+    first = not db.session().in_transaction()  # nothing read or written before: may commit
+    user, scope, seen = load_session_identity(
+        services.session_token_hash(secret),
+        now - current_app.permanent_session_lifetime,
+        now - services.SEEN_EVERY,
+        local_today(),
+    )
+    if (
+        user is None
+        or seen is None
+        or user.id != int(user_id)
+        or not user.active
+        or user.session_epoch != int(epoch)
+    ):
         return None
     g.scope = scope
+    g.session_id = seen.id
+    if first and seen.due:
+        _touch(seen.id, now)
     return user
+
+
+def _touch(session_id: int, now) -> None:
+    """Note the session in use, in a short transaction of its own: the read ends first, so the
+    write does not upgrade a stale snapshot (SQLite); if the database stays locked past its busy
+    timeout, the note waits for a later request."""
+    try:
+        db.session.commit()
+        services.touch_session(session_id, now)
+        db.session.commit()
+    except sa.exc.OperationalError:
+        db.session.rollback()
 
 
 def unauthorized():
@@ -508,10 +544,6 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), _typed(200, keep=True)])
 
 
-def _account_key() -> str:
-    return "login-account:" + (request.form.get("login") or "").strip().lower()
-
-
 def _safe_next(target: str | None) -> str:
     """Only local paths: never redirect off-site after signing in."""
     if target and target.isprintable():  # no CR/LF to split a header with
@@ -526,24 +558,49 @@ def _safe_next(target: str | None) -> str:
     return url_for("desk.home")
 
 
+def _sign_in(user: User) -> None:
+    """A new session: its own row, its secret in the cookie, and a new CSRF secret (a token
+    seen before signing in is refused after it)."""
+    secret = services.start_session(
+        user,
+        user_agent=request.user_agent.string,
+        address=request.remote_addr,
+        lifetime=current_app.permanent_session_lifetime,
+    )
+    db.session.commit()
+    session.pop("csrf_token", None)
+    session[SESSION_KEY] = secret
+    login_user(user)
+    session.permanent = True
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"], key_func=_account_key
-)
 def login():
-    """Sign in with a log-in name or mobile number and a password."""
+    """Sign in with a log-in name or mobile number and a password; attempts are throttled per
+    address, per account and client, and per account (grid/throttle.py)."""
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
         user = find_login(form.login.data)
-        valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, form.password.data)
+        attempt = throttle.attempt(user and user.id, form.login.data)
+        wait = throttle.refusal(attempt)
+        if wait is not None:
+            form.password.errors.append(throttle.wait_message(wait))
+            response = make_response(render_template("grid/login.html", form=form), 429)
+            response.headers["Retry-After"] = str(wait)
+            return response
+        stored = user.password_hash if user else _DUMMY_HASH
+        # Hold no transaction (on SQLite: the write lock a POST takes) through the slow hash.
+        db.session.rollback()
+        valid = check_password_hash(stored, form.password.data)
         if user is not None and valid and user.active:
-            login_user(user)
-            session.permanent = True
-            return redirect(_safe_next(request.args.get("next")))
+            _sign_in(user)
+            response = redirect(_safe_next(request.args.get("next")))
+            throttle.succeeded(attempt, user.id, response)
+            return response
+        throttle.failed(attempt)
         form.password.errors.append(_("The log-in name or password is wrong."))
         status = 401
     elif request.method == "POST":
@@ -553,7 +610,49 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """Sign out (POST with the form's token, so no other site can sign anyone out)."""
+    """Sign out (POST with the form's token, so no other site can sign anyone out): the
+    session's row ends, so a copy of the cookie signs nobody in afterwards."""
+    if current_user.is_authenticated:
+        services.end_session(g.session_id, current_user.id, current_user.id)
+        db.session.commit()
     logout_user()
+    session.pop(SESSION_KEY, None)
+    session.pop("csrf_token", None)
     flash(_("You have signed out."), "info")
     return redirect(url_for("grid.login"))
+
+
+@bp.route("/account/sessions")
+@login_required
+def account_sessions():
+    """The devices signed in to one's account, this one marked; any of them can be ended."""
+    since = utcnow() - current_app.permanent_session_lifetime
+    return render_template(
+        "grid/account/sessions.html",
+        sessions=queries.live_sessions(current_user.id, since),
+        current_id=g.session_id,
+    )
+
+
+@bp.route("/account/sessions/<int:session_id>/end", methods=["POST"])
+@login_required
+def account_end_session(session_id):
+    """End one of one's own sessions (a lost phone); ending this one signs out here."""
+
+    def end():
+        if not services.end_session(session_id, current_user.id, current_user.id):
+            abort(404)
+
+    return perform(end, _("That device is signed out."), url_for("grid.account_sessions"))
+
+
+@bp.route("/people/<int:user_id>/sessions/end", methods=["POST"])
+@login_required
+def people_end_sessions(user_id):
+    """End every session of a person one administers (a lost phone, someone leaving)."""
+    person = person_or_404(user_id)
+    return perform(
+        lambda: services.end_sessions_of(person, current_account()),
+        _("All of %(name)s's devices are signed out.", name=person.name),
+        url_for("grid.people_show", user_id=person.id),
+    )

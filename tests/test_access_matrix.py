@@ -7,14 +7,16 @@ entry here fails `test_every_route_is_in_the_matrix`.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from extensions import db
 from grid import queries
-from grid.models import ComplaintChannel, Grid, Membership, Role, User
-from tests.conftest import csrf_token
+from grid.models import ComplaintChannel, Grid, Membership, Role, User, UserSession
+from grid.services import session_token_hash, start_session
+from tests.conftest import csrf_token, sign_in
 
 TOWN = "652301101000"  # 三工镇 in 昌吉市
 OTHER_COUNTY = "652328000000"  # 木垒哈萨克自治县
@@ -57,6 +59,7 @@ class World:
     channels: dict
     users: dict
     records: dict  # grid name -> {"patrol": id, "problem": id, "photo": id}
+    sessions: dict  # person -> the id of a signed-in device of theirs
 
 
 def _patrol_records(village):
@@ -178,7 +181,13 @@ def world(db_session):
     )
     assert grids["V"].id in next(iter(covered.values()))
     assert grids["V2"].id not in next(iter(covered.values()))
-    return World(grids, people, posts, channels, users, records)
+    sessions = {}
+    for key, person in people.items():
+        secret = start_session(person, user_agent="phone", address=None, lifetime=timedelta(1))
+        sessions[key] = db.session.scalar(
+            sa.select(UserSession.id).where(UserSession.token_hash == session_token_hash(secret))
+        )
+    return World(grids, people, posts, channels, users, records, sessions)
 
 
 @dataclass
@@ -280,6 +289,19 @@ ROUTES = {
     "grid.people_end_post": Route(
         "POST", lambda w, t: f"/people/posts/{w.posts[t]}/end", PEOPLE, _person(303)
     ),
+    "grid.people_end_sessions": Route(
+        "POST", lambda w, t: f"/people/{w.people[t].id}/sessions/end", PEOPLE, _person(303)
+    ),
+    "grid.account_sessions": Route(
+        "GET", lambda w, t: "/account/sessions", [None], _signed_in(200)
+    ),
+    # One's own devices only: anyone else's is not found.
+    "grid.account_end_session": Route(
+        "POST",
+        lambda w, t: f"/account/sessions/{w.sessions[t]}/end",
+        PEOPLE,
+        lambda a, t: 401 if a == "anon" else (303 if (a, t) == ("cun", "P_IN") else 404),
+    ),
     "grid.disclosure_index": Route("GET", lambda w, t: "/public/", [None], _everyone(200)),
     "grid.disclosure": Route(
         "GET",
@@ -355,12 +377,6 @@ CASES = [
     for actor in ACTORS
     for target in route.targets
 ]
-
-
-def sign_in(client, user):
-    with client.session_transaction() as session:
-        session["_user_id"] = user.get_id()
-        session["_fresh"] = True
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """Signing in: hashed passwords, CSRF, rate limits, sessions that end when they should."""
 
 import re
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -119,12 +120,131 @@ def test_login_rate_limit_per_address(app, client):
     assert codes == [401, 401, 401, 429]
 
 
-def test_rate_limited_page_says_why(client):
+def test_rate_limited_page_says_when_to_try_again(client):
     token = csrf_token(client)
     for _ in range(6):
         last = client.post("/login", data={"login": "cun", "password": "x", "csrf_token": token})
     assert last.status_code == 429
-    assert re.search("请稍后再试|try again", last.get_data(as_text=True))
+    assert last.headers["Retry-After"] in ("29", "30")  # LOGIN_DELAY after the free failures
+    text = last.get_data(as_text=True)
+    assert re.search(r"登录失败次数过多，请在(29|30)秒钟后再试。", text), text
+    client.post("/lang", data={"lang": "en", "csrf_token": token})
+    last = client.post("/login", data={"login": "cun", "password": "x", "csrf_token": token})
+    assert last.status_code == 429
+    assert re.search(
+        r"Too many failed sign-ins. Please try again in (29|30) seconds.",
+        last.get_data(as_text=True),
+    )
+
+
+# --- throttling that slows an attacker and lets the owner in (grid/throttle.py) -----------------
+
+ATTACKER, OWNER = "198.51.100.9", "203.0.113.5"
+
+
+def attempt(client, password, address, login="cun"):
+    """One sign-in from `address` (a fresh token each time: the form as a browser sends it)."""
+    token = csrf_token(client)
+    return client.post(
+        "/login",
+        data={"login": login, "password": password, "csrf_token": token},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def test_owner_signs_in_from_another_address_while_an_attacker_is_throttled(app, client):
+    attacker = app.test_client()
+    codes = [attempt(attacker, f"guess-{i}", ATTACKER).status_code for i in range(7)]
+    assert codes == [401] * 5 + [429] * 2
+    # the right password from the attacker's address is refused too: it is not even checked
+    assert attempt(attacker, DEMO_PASSWORD, ATTACKER).status_code == 429
+    assert attempt(client, DEMO_PASSWORD, OWNER).status_code == 302
+    assert client.get("/").status_code == 200
+
+
+def test_a_device_that_signed_in_before_is_let_in_when_the_account_is_locked(
+    app, client, monkeypatch
+):
+    monkeypatch.setitem(app.config, "LOGIN_LIMIT_PER_ACCOUNT", "6 per hour")
+    owner = client
+    assert attempt(owner, DEMO_PASSWORD, OWNER).status_code == 302  # the device cookie is given
+    assert owner.get_cookie("gp_device", path="/login") is not None
+    owner.post("/logout", data={"csrf_token": csrf_token(owner)})
+    # guesses spread over three addresses: none of them is slowed down on its own ...
+    for address in ("192.0.2.1", "192.0.2.2", "192.0.2.3"):
+        bot = app.test_client()
+        assert [attempt(bot, "guess", address).status_code for _ in range(2)] == [401, 401]
+    # ... but together they reach the account's ceiling: a browser that never signed in to
+    # it (the owner's new phone, or the next bot) waits, and is told how long
+    newcomer = app.test_client()
+    refused = attempt(newcomer, DEMO_PASSWORD, "192.0.2.4")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    # the owner's own browser, with its device cookie, from the same address as a bot
+    assert attempt(owner, DEMO_PASSWORD, "192.0.2.1").status_code == 302
+    assert owner.get("/").status_code == 200
+
+
+def test_a_device_cookie_is_for_its_own_account_only(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_LIMIT_PER_ACCOUNT", "2 per hour")
+    assert attempt(client, DEMO_PASSWORD, OWNER, login="zhou").status_code == 302
+    client.post("/logout", data={"csrf_token": csrf_token(client)})
+    bot = app.test_client()
+    assert [attempt(bot, "guess", "192.0.2.7").status_code for _ in range(2)] == [401, 401]
+    assert attempt(client, DEMO_PASSWORD, OWNER).status_code == 429  # cun: zhou's cookie
+
+
+def test_a_forged_device_cookie_does_not_help(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_LIMIT_PER_ACCOUNT", "2 per hour")
+    bot = app.test_client()
+    assert [attempt(bot, "guess", "192.0.2.7").status_code for _ in range(2)] == [401, 401]
+    client.set_cookie("gp_device", f'[[{user("cun").id}, "x"]]', path="/login")
+    assert attempt(client, DEMO_PASSWORD, OWNER).status_code == 429
+
+
+def test_a_device_that_fails_too_often_loses_its_exemption(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_LIMIT_PER_ACCOUNT", "3 per hour")
+    monkeypatch.setitem(app.config, "LOGIN_FREE_FAILURES", 10)
+    monkeypatch.setitem(app.config, "LOGIN_DEVICE_FAILURES", 2)
+    assert attempt(client, DEMO_PASSWORD, OWNER).status_code == 302
+    client.post("/logout", data={"csrf_token": csrf_token(client)})
+    # a stolen phone guessing with the owner's cookie: two failures on the device's own count,
+    # then it is an untrusted client like any other, and its guesses count for the account
+    codes = [attempt(client, "guess", OWNER).status_code for _ in range(6)]
+    assert codes == [401] * 5 + [429]
+
+
+def test_the_delay_grows_with_each_failure(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_FREE_FAILURES", 2)
+    monkeypatch.setitem(app.config, "LOGIN_DELAY", 1)
+    assert [attempt(client, "guess", ATTACKER).status_code for _ in range(2)] == [401, 401]
+    waits = []
+    for _ in range(2):
+        refused = attempt(client, "guess", ATTACKER)
+        assert refused.status_code == 429
+        waits.append(int(refused.headers["Retry-After"]))
+        time.sleep(waits[-1] + 0.05)  # refused until the delay has passed, then one more try
+        assert attempt(client, "guess", ATTACKER).status_code == 401
+    refused = attempt(client, DEMO_PASSWORD, ATTACKER)  # refused, right password or not
+    waits.append(int(refused.headers["Retry-After"]))
+    assert refused.status_code == 429 and waits == [1, 2, 4]
+
+
+def test_a_success_forgets_the_failures(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_FREE_FAILURES", 2)
+    assert attempt(client, "guess", ATTACKER).status_code == 401
+    assert attempt(client, DEMO_PASSWORD, ATTACKER).status_code == 302
+    client.post("/logout", data={"csrf_token": csrf_token(client)})
+    client.delete_cookie("gp_device", path="/login")  # counted by its address again
+    assert [attempt(client, "guess", ATTACKER).status_code for _ in range(3)] == [401, 401, 429]
+
+
+def test_unknown_names_are_throttled_like_real_ones(app, client):
+    codes = [attempt(client, "guess", ATTACKER, login="nobody-by-this-name").status_code]
+    codes += [
+        attempt(client, "guess", ATTACKER, login="nobody-by-this-name").status_code
+        for _ in range(5)
+    ]
+    assert codes == [401] * 5 + [429]
 
 
 def test_safe_redirect_after_login(client):

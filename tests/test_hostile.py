@@ -32,7 +32,7 @@ from evidence.services import photo_store
 from extensions import db, limiter
 from grid import services as grid_services
 from grid.demo import DEMO_PASSWORD
-from grid.models import Membership, User
+from grid.models import Membership, User, UserSession
 from grid.time import local_today
 from problems import services as problem_services
 from problems.models import problem_photo
@@ -342,6 +342,13 @@ ROUTES: dict[tuple[str, str], Route] = {
         {"login": F("text", "Log-in name or mobile number"), "password": F("text", "Password")},
     ),
     ("POST", "grid.logout"): Route("POST", "supervisor", lambda c: "/logout"),
+    ("GET", "grid.account_sessions"): Route("GET", "supervisor", lambda c: "/account/sessions"),
+    ("POST", "grid.account_end_session"): Route(
+        "POST", "supervisor", lambda c: f"/account/sessions/{c.ids['other_session']}/end"
+    ),
+    ("POST", "grid.people_end_sessions"): Route(
+        "POST", "admin", lambda c: f"/people/{c.world.supervisor.id}/sessions/end"
+    ),
     # --- notifications ---
     ("GET", "notify.index"): Route("GET", "supervisor", lambda c: "/notifications"),
     ("POST", "notify.mark_read"): Route("POST", "supervisor", lambda c: "/notifications/read"),
@@ -643,6 +650,14 @@ def ctx(db_session, make_world, make_source, make_patrol, make_problem, make_pho
         ),
         by=demo["zhou"],
     )
+    grid_services.start_session(
+        world.supervisor, user_agent="旧手机", address="10.0.0.1", lifetime=timedelta(days=30)
+    )
+    other_session = db.session.scalar(
+        sa.select(UserSession.id)
+        .where(UserSession.user_id == world.supervisor.id)
+        .order_by(UserSession.id.desc())
+    )
     db.session.flush()
     people = {
         "supervisor": (world.supervisor.username, factories.PASSWORD),
@@ -664,6 +679,7 @@ def ctx(db_session, make_world, make_source, make_patrol, make_problem, make_pho
             "document": document.id,
             "membership": membership,
             "finding": finding.id,
+            "other_session": other_session,
         },
     )
 

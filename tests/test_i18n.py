@@ -186,7 +186,8 @@ def english_patterns() -> dict[str, re.Pattern]:
             continue
         if translation(msgid) == msgid:
             continue
-        parts = [re.escape(" ".join(p.split())) for p in PLACEHOLDER.split(" ".join(msgid.split()))]
+        # The text around placeholders keeps its spaces: "%(name)s: %(contact)s" is not "17:45".
+        parts = [re.escape(p) for p in PLACEHOLDER.split(" ".join(msgid.split()))]
         patterns[msgid] = re.compile(r"(?<![A-Za-z])" + ".+?".join(parts) + r"(?![A-Za-z])")
     return patterns
 
@@ -222,6 +223,7 @@ PAGES = {
     "people": (True, lambda: "/people/", "Register a person"),
     "people-new": (True, lambda: "/people/new", "Initial password (at least 8 characters)"),
     "person": (True, lambda: f"/people/{_user_id('cun')}", "Details"),
+    "devices": (True, lambda: "/account/sessions", "This device"),
 }
 
 

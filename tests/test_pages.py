@@ -11,7 +11,7 @@ from grid import queries, services
 from grid.errors import ServiceError
 from grid.models import ComplaintChannel, Grid, Membership, Role, User
 from grid.time import local_today
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, sign_in
 
 
 def grid_named(name):
@@ -262,8 +262,7 @@ def test_county_admin_sees_only_their_people(client, auth):
         .join(Membership, Membership.user_id == User.id)
         .where(Membership.grid_id == changji.id, Membership.role == Role.ADMIN)
     )
-    with client.session_transaction() as session:
-        session["_user_id"] = admin.get_id()
+    sign_in(client, admin)
     mulei_person = db.session.scalar(
         sa.select(User)
         .join(Membership, Membership.user_id == User.id)

@@ -34,15 +34,8 @@ from problems.escalation import State
 from problems.models import ProblemEvent
 from sources.registry import DOSSIER_SECTIONS
 from sync.registry import ITEM_KINDS, PHOTO_PARENTS
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, sign_in
 from tests.factories import person, visits_of
-
-
-def sign_in(client, user):
-    with client.session_transaction() as session:
-        session["_user_id"] = user.get_id()
-        session["_fresh"] = True
-
 
 # --- the registry itself -------------------------------------------------------------------------
 

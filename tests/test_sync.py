@@ -22,6 +22,7 @@ from patrol.models import Patrol, RoutePoint, Visit
 from problems.models import Problem
 from sources.models import Source
 from sync.models import SyncReceipt
+from tests.conftest import sign_in
 
 BOOT = str(uuid.uuid4())
 
@@ -414,12 +415,11 @@ def test_photos_are_private_to_the_grid(cun, phone, auth, client):
     auth.login("changji")  # the county office sees it
     with client.get(f"/patrol/photos/{photo_id}/thumb") as r:
         assert r.status_code == 200
-    with client.session_transaction() as session:
-        other = db.session.scalar(
-            sa.select(User)
-            .join(Membership, Membership.user_id == User.id)
-            .join(Grid, Grid.id == Membership.grid_id)
-            .where(Grid.code == "652328000000", Membership.role == "office")
-        )
-        session["_user_id"] = other.get_id()
+    other = db.session.scalar(
+        sa.select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .join(Grid, Grid.id == Membership.grid_id)
+        .where(Grid.code == "652328000000", Membership.role == "office")
+    )
+    sign_in(client, other)
     assert client.get(f"/patrol/photos/{photo_id}/thumb").status_code == 403
