@@ -4,6 +4,7 @@ and their posts (administrators), signing in and out, and the public disclosure 
 import hashlib
 import json
 from collections import defaultdict
+from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 import shapely
@@ -405,7 +406,7 @@ def people_appoint(grid_id):
 
     def give():
         role = form.choice("role", _l("Post"), Role.__members__.values())
-        started_on = form.day("started_on", _l("From"), default=local_today())
+        started_on = form.day("started_on", _l("From"), default=local_today(), latest=_year_ahead())
         full_time = form.choice_of("full_time", _l("Full-time"), {"1": True, "0": False})
         title = form.optional_text("title", _l("Title"), max_length=60)
         cover_ids = form.ids("covers", _l("Covers")) if role == Role.SUBHEAD else []
@@ -447,12 +448,19 @@ def people_end_post(membership_id):
     return perform(
         lambda: services.end_post(
             membership,
-            inputs.form().day("last_day", _l("Last day"), default=local_today()),
+            inputs.form().day(
+                "last_day", _l("Last day"), default=local_today(), latest=_year_ahead()
+            ),
             by=current_user,
         ),
         _("The post is ended."),
         url_for("grid.people_show", user_id=membership.user_id),
     )
+
+
+def _year_ahead() -> date:
+    """Posts are recorded as they are decided: up to a year ahead, not for year 9999."""
+    return local_today() + timedelta(days=366)
 
 
 # --- signing in and out, and one's signed-in devices ---------------------------------------------
