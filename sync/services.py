@@ -148,8 +148,8 @@ def receipt(client_id: str) -> SyncReceipt | None:
 
 
 def apply_item(up: Upload, item: Item) -> dict:
-    """Record one item once: a repeat returns the first answer; a refusal changes nothing
-    (the caller applies it in a savepoint of its own)."""
+    """Record one item once: a repeat returns the first answer. Call it inside a savepoint of
+    the item's own (apply_batch does), so that a refusal changes nothing."""
     user = up.user
     done = receipt(item.client_id)
     if done is not None:
@@ -158,24 +158,23 @@ def apply_item(up: Upload, item: Item) -> dict:
         return done.response
     timing = up.place(item.stamp)
     kind = ITEM_KINDS.entries()[item.kind]
-    with db.session.begin_nested():
-        record_id = kind.record(up, item, timing)
-        response = {
-            "client_id": item.client_id,
-            "kind": item.kind,
-            "status": 201,
-            "id": record_id,
-            "clock_skewed": timing.skewed,
-        }
-        db.session.add(
-            SyncReceipt(
-                client_id=item.client_id,
-                user_id=user.id,
-                kind=item.kind,
-                status=201,
-                response=response,
-            )
+    record_id = kind.record(up, item, timing)
+    response = {
+        "client_id": item.client_id,
+        "kind": item.kind,
+        "status": 201,
+        "id": record_id,
+        "clock_skewed": timing.skewed,
+    }
+    db.session.add(
+        SyncReceipt(
+            client_id=item.client_id,
+            user_id=user.id,
+            kind=item.kind,
+            status=201,
+            response=response,
         )
+    )
     return response
 
 
