@@ -40,7 +40,7 @@ run: $(VENV)/.requirements translations instance/secret_key
 	GRIDPATROL_SECRET_KEY=$$(cat instance/secret_key) $(BIN)/flask db upgrade
 	GRIDPATROL_SECRET_KEY=$$(cat instance/secret_key) $(BIN)/flask demo load --if-empty
 	GRIDPATROL_SECRET_KEY=$$(cat instance/secret_key) GRIDPATROL_SESSION_COOKIE_SECURE=false \
-		$(BIN)/gunicorn --bind 127.0.0.1:5000 --workers 2 --threads 4 --access-logfile - 'app:create_app()'
+		$(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
 # Every test, on SpatiaLite and PostGIS, browser tests included.
 test: $(VENV)/.requirements-dev translations

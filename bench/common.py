@@ -36,6 +36,9 @@ GUNICORN_WORKERS = os.cpu_count() or 1
 GUNICORN_WORKER_CLASS = "sync"
 
 
+PLAIN_CONFIG = ROOT / "bench" / "gunicorn_plain.conf.py"
+
+
 def gunicorn_args(workers: int = GUNICORN_WORKERS) -> tuple[str, ...]:
     return (
         "--workers",
@@ -431,6 +434,7 @@ def gunicorn_process(
         "gunicorn",
         "--bind",
         f"127.0.0.1:{port}",
+        *(() if "--config" in (args or ()) else ("--config", str(PLAIN_CONFIG))),
         *(gunicorn_args() if args is None else args),
         app_spec,
     ]

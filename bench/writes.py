@@ -15,6 +15,7 @@ import os
 import random
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -39,8 +40,11 @@ BOMBS_PER_COMPLAINT = 5
 BOMB_PX = 7740  # 59.9 megapixels: within the 60-megapixel limit of the code before issue 9
 DURATION = int(os.environ.get("GRIDPATROL_BENCH_WRITES_SECONDS") or 60)  # per run
 STOP_TIMEOUT = 15  # seconds the users get to finish their request when the time is up
-# `make run`'s server: two workers of four threads, an access log.
-SERVER_ARGS = ("--workers", "2", "--threads", "4", "--access-logfile", "-")
+# How each code is served: as its `make run` serves it. Code with a gunicorn.conf.py is served by
+# it; code from before that file (git f219cc8 and older) by the options its Makefile gave.
+SERVER_CONFIG = "gunicorn.conf.py"
+LEGACY_SERVER_ARGS = ("--workers", "2", "--threads", "4", "--access-logfile", "-")
+LOCK_PROBE_S = 0.005  # how often the write lock is probed
 # Everyone comes from 127.0.0.1 here; in the field each phone has its own address, so the
 # per-address complaint limit (5 an hour) would refuse nearly all of the load, not measure it.
 COMPLAINT_LIMIT = "1000000 per hour"
@@ -240,6 +244,66 @@ def _children(pid: int) -> list[int]:
         return found
 
 
+def server_args(root: Path) -> tuple[str, ...]:
+    """The options `make run` of the code under `root` serves it with (not its address)."""
+    config = root / SERVER_CONFIG
+    return ("--config", str(config)) if config.exists() else LEGACY_SERVER_ARGS
+
+
+def served(args: tuple[str, ...]) -> str:
+    """The server configuration, in words, for the report."""
+    if args[0] == "--config":
+        return f"gunicorn `{SERVER_CONFIG}` ({_config_summary(Path(args[1]))})"
+    return f"`gunicorn {' '.join(args)}`"
+
+
+def _config_summary(path: Path) -> str:
+    settings: dict = {}
+    exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), settings)
+    return f"{settings['workers']} {settings['worker_class']} workers, an access log"
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class LockProbe(threading.Thread):
+    """How much of the time SQLite's write lock is held, from outside: every LOCK_PROBE_S a
+    connection of its own tries BEGIN IMMEDIATE without waiting (and lets go at once when it
+    gets it). The share of tries that found the lock taken is the share of time it was held."""
+
+    def __init__(self, path: str):
+        super().__init__(daemon=True)
+        self.path, self.tries, self.taken = path, 0, 0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        conn = sqlite3.connect(self.path, timeout=0, isolation_level=None)
+        try:
+            while not self._done.wait(LOCK_PROBE_S):
+                self.tries += 1
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError:
+                    self.taken += 1
+                else:
+                    conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+
+    def finish(self) -> float | None:
+        """The share of tries that found the lock held."""
+        self._done.set()
+        self.join()
+        return self.taken / self.tries if self.tries else None
+
+
 class RssSampler(threading.Thread):
     """The peak resident memory of each worker of a gunicorn master, sampled every 0.2 s (and
     the kernel's own high-water mark, VmHWM), and what each holds at the end."""
@@ -247,6 +311,8 @@ class RssSampler(threading.Thread):
     def __init__(self, master: int):
         super().__init__(daemon=True)
         self.master, self.peak_kb, self.end_kb = master, {}, {}
+        self.cpu_start = {pid: _cpu_seconds(pid) for pid in _children(master)}
+        self.cpu_s = 0.0  # CPU time the workers took during the run
         self._done = threading.Event()
 
     def _sample(self) -> None:
@@ -268,6 +334,9 @@ class RssSampler(threading.Thread):
             kb = _status_kb(pid, "VmRSS")
             if kb is not None:
                 self.end_kb[pid] = kb
+            start, end = self.cpu_start.get(pid), _cpu_seconds(pid)
+            if start is not None and end is not None:
+                self.cpu_s += end - start
 
 
 # --- one run ------------------------------------------------------------------------------------
@@ -275,8 +344,9 @@ class RssSampler(threading.Thread):
 
 @dataclass
 class Run:
-    code: str  # "now" or "before"
+    code: str  # "now", "before", or "before, served as now" (the code before, this server)
     bombs: bool
+    served: str  # the server configuration, in words
     duration: float
     records: list[dict]
     started: float
@@ -284,6 +354,12 @@ class Run:
     peak_mb: list[float] = field(default_factory=list)
     end_mb: list[float] = field(default_factory=list)
     locust_output: str = ""
+    lock_held: float | None = None  # share of the run the write lock was held
+    worker_cpu_s: float = 0.0  # CPU time of the workers during the run
+
+    def cpu_ms_per_write(self) -> float | None:
+        writes = self.writes_per_s() * self.duration
+        return self.worker_cpu_s * 1000 / writes if writes else None
 
     def of(self, kind: str, outcomes=("ok", "refused", "error")) -> list[dict]:
         return [r for r in self.records if r["kind"] == kind and r["outcome"] in outcomes]
@@ -330,6 +406,7 @@ def run_load(
     bombs: bool,
     plan_base: dict,
     writers: list[Supervisor],
+    args: tuple[str, ...],
 ) -> Run:
     """Serve the demo as `make run` does, prepare the users, run locust, sample the workers."""
     storage = tempfile.mkdtemp(prefix=f"gridpatrol-bench-writes-{code}-")
@@ -342,9 +419,10 @@ def run_load(
     )
     tag = f"{code}-{'bombs' if bombs else 'plain'}"
     try:
-        with gunicorn_process(
-            "app:create_app()", env, probe="/login", args=SERVER_ARGS, root=root
-        ) as (base, proc):
+        with gunicorn_process("app:create_app()", env, probe="/login", args=args, root=root) as (
+            base,
+            proc,
+        ):
             print(f"bench: writes {tag}: signing in {len(writers)} users", file=sys.stderr)
             users = [prepare_writer(base, w, plan_base["category"]) for w in writers]
             anonymous = [
@@ -382,6 +460,8 @@ def run_load(
             ]
             sampler = RssSampler(proc.pid)
             sampler.start()
+            probe = LockProbe(database_url.removeprefix("sqlite:///"))
+            probe.start()
             print(f"bench: writes {tag}: {count} users for {DURATION} s", file=sys.stderr)
             done = subprocess.run(
                 command,
@@ -391,6 +471,7 @@ def run_load(
                 text=True,
                 timeout=DURATION + STOP_TIMEOUT + 180,
             )
+            lock_held = probe.finish()
             sampler.finish()
             if not out_path.exists():
                 raise RuntimeError(f"locust wrote no records ({done.returncode}):\n{done.stderr}")
@@ -407,6 +488,9 @@ def run_load(
         peak_mb=[kb / 1024 for _pid, kb in sorted(sampler.peak_kb.items())],
         end_mb=[kb / 1024 for _pid, kb in sorted(sampler.end_kb.items())],
         locust_output=done.stderr[-2000:],
+        served=served(args),
+        lock_held=lock_held,
+        worker_cpu_s=sampler.cpu_s,
     )
 
 
@@ -421,8 +505,19 @@ def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{k} × {v}" for k, v in sorted(counts.items())) or "none"
 
 
+# Runs: the code, and whose server configuration it was served with.
+RUN_KEYS = {
+    ("now", "now"): "now",
+    ("before", "before"): "before",
+    ("before", "now"): "before-as-now",
+}
+RUN_ORDER = ("before", "before-as-now", "now")
+
+
 def _run_label(run: Run, ctx: Context) -> str:
     code = "this code" if run.code == "now" else f"code before ({ctx.before_label()})"
+    if run.code == "before-as-now":
+        code += ", served as this code is"
     return f"{code}, {'with' if run.bombs else 'without'} the anonymous uploads"
 
 
@@ -458,6 +553,8 @@ def _summary_rows(runs: list[Run], ctx: Context) -> list[tuple]:
                 _ms(run.p(["sync run"], 95)),
                 f"{errors} / {refused}",
                 str(len([u for u in run.unfinished if u["kind"] in (*WRITE_KINDS, "bomb")])),
+                "-" if run.lock_held is None else f"{run.lock_held:.0%}",
+                _ms(None if (cpu := run.cpu_ms_per_write()) is None else cpu / 1000),
                 " / ".join(f"{mb:,.0f}" for mb in run.peak_mb),
                 " / ".join(f"{mb:,.0f}" for mb in run.end_mb),
             )
@@ -528,17 +625,31 @@ def run(ctx: Context) -> str:
         if ctx.before_root is not None:
             codes["before"] = (ctx.before_root, ctx.before_sqlite_url)
         writers = {code: supervisors(ctx, url) for code, (_root, url) in codes.items()}
+        # (code, bombs, served by): each code as its own `make run` serves it, alternating who
+        # goes first; then, once, the code before served as this code is (what the server's
+        # configuration alone does).
+        plan = [(code, False, code) for code in codes]
+        plan += [(code, True, code) for code in reversed(codes)]
+        if "before" in codes:
+            plan.append(("before", False, "now"))
         runs: dict[tuple[str, bool], Run] = {}
-        for bombs in (False, True):
-            order = list(codes) if not bombs else list(reversed(codes))  # alternate who is first
-            for code in order:
-                root, url = codes[code]
-                runs[(code, bombs)] = run_load(
-                    ctx, scratch, code, root, url, bombs, plan_base, writers[code]
-                )
+        for code, bombs, server in plan:
+            root, url = codes[code]
+            key = RUN_KEYS[(code, server)]
+            runs[(key, bombs)] = run_load(
+                ctx,
+                scratch,
+                key,
+                root,
+                url,
+                bombs,
+                plan_base,
+                writers[code],
+                server_args(codes[server][0]),
+            )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    ordered = [runs[k] for k in sorted(runs, key=lambda k: (k[0] != "before", k[1]))]
+    ordered = [runs[k] for k in sorted(runs, key=lambda k: (RUN_ORDER.index(k[0]), k[1]))]
     details = "\n\n".join(
         f"{_run_label(r, ctx).capitalize()}:\n\n"
         + table(("Kind", "OK", "Refused", "Errors", "p50 ms", "p95 ms"), _kind_rows(r))
@@ -554,10 +665,16 @@ def run(ctx: Context) -> str:
             "Sync run p95 ms",
             "Errors / refused",
             "Unanswered at the end",
+            "Write lock held",
+            "Worker CPU ms per write",
             "Peak RSS per worker MB",
             "RSS at end MB",
         ),
         _summary_rows(ordered, ctx),
+    )
+    servers = "; ".join(
+        f"{'this code' if code == 'now' else ctx.before_label()}: {served(server_args(root))}"
+        for code, (root, _url) in codes.items()
     )
     return f"""\
 ## Writes under load (`bench/writes.py`)
@@ -569,7 +686,7 @@ shrunk phone JPEG of {len(photo) // 1024} KB), a comment on a problem of their o
 page's form) and a public complaint with one such photo, in the proportions 3 : 3 : 1. Then the
 same with {BOMBERS} anonymous visitors alongside, each posting complaints of
 {BOMBS_PER_COMPLAINT} PNGs of {BOMB_PX:,} x {BOMB_PX:,} pixels ({len(bomb) // 1024} KB each,
-one bit per pixel). Served as `make run` serves it (`gunicorn {" ".join(SERVER_ARGS)}`, the
+one bit per pixel). Each code is served as its `make run` serves it ({servers}; the
 SpatiaLite demo), a fresh server for each run, the complaint limit per address raised (every user
 comes from 127.0.0.1 here). Every upload is a file of its own (a unique comment or text chunk).
 
@@ -581,7 +698,11 @@ round (token, items, photo). Unanswered at the end: writes (and bombs) still wai
 answer {STOP_TIMEOUT} s after the run ended, when locust stops its users; they are in no latency
 figure, so a long tail is worse than its p95 shows. Peak RSS is the highest resident memory of
 each gunicorn worker (sampled every 0.2 s and the kernel's high-water mark); "at end" is what it
-holds after the run.
+holds after the run. Write lock held: the share of the run during which SQLite's one write lock
+was taken, probed from outside every {LOCK_PROBE_S * 1000:.0f} ms (a connection trying BEGIN
+IMMEDIATE without waiting); near 100% the lock is what limits the writes, well under it the
+cores are. Worker CPU per write: the CPU time all workers took during the run (tokens, page
+reads and refusals included) over the writes counted.
 
 {summary}
 

@@ -9,6 +9,9 @@ Every request is recorded with its kind, start, duration and outcome: "ok", "ref
 503, or a 2xx whose body refuses: a sync item's own status, an act's error message) or "error"
 (any other 5xx, or no answer at all). The records are written as JSON to $BENCH_OUT on quitting.
 The plan ($BENCH_PLAN, written by bench/writes.py) holds the sessions, tokens and photos.
+
+The users are locust's FastHttpUser (geventhttpclient), several times cheaper per request than
+HttpUser (requests): the load generator shares the cores of the servers it measures.
 """
 
 import base64
@@ -21,7 +24,8 @@ import time
 import uuid
 import zlib
 
-from locust import HttpUser, constant, events, task
+from locust import FastHttpUser, constant, events, task
+from urllib3 import encode_multipart_formdata
 
 with open(os.environ["BENCH_PLAN"], encoding="utf-8") as _fh:
     PLAN = json.load(_fh)
@@ -71,9 +75,23 @@ def unique_png(data: bytes) -> bytes:
     return data[:-12] + chunk + data[-12:]
 
 
+def multipart(fields: dict, files: list) -> tuple[bytes, str]:
+    """A multipart/form-data body and its content type, as a browser's form sends it."""
+    return encode_multipart_formdata([(name, str(value)) for name, value in fields.items()] + files)
+
+
+def session_cookie(response) -> str | None:
+    """The session cookie a response set, if any."""
+    for header in response.headers.get_all("Set-Cookie") or []:
+        name, _, rest = header.partition("=")
+        if name.strip() == "session":
+            return rest.split(";", 1)[0]
+    return None
+
+
 def flashed_error(response) -> str | None:
     """The error a page post flashed into the session cookie (Flask's signed, readable cookie)."""
-    value = response.cookies.get("session")
+    value = session_cookie(response)
     if not value:
         return None
     compressed = value.startswith(".")
@@ -101,7 +119,7 @@ def stamp(boot: str, t0: float) -> dict:
 class Recorder:
     """One request: its kind, when it started, how long it took and how it ended."""
 
-    def __init__(self, user: HttpUser, kind: str):
+    def __init__(self, user: FastHttpUser, kind: str):
         self.user, self.kind = user, kind
 
     def send(self, method: str, path: str, judge=None, **kwargs):
@@ -110,7 +128,10 @@ class Recorder:
         headers = {"User-Agent": PLAN["user_agent"], **kwargs.pop("headers", {})}
         if self.user.cookie:
             headers["Cookie"] = f"session={self.user.cookie}"
-        self.user.client.cookies.clear()  # the session stays the one prepared for this user
+        self.user.client.cookiejar.clear()  # the session stays the one prepared for this user
+        if "files" in kwargs:
+            body, content_type = multipart(kwargs.pop("data"), kwargs.pop("files"))
+            kwargs["data"], headers["Content-Type"] = body, content_type
         started, key = time.time(), next(_REQUESTS)
         PENDING[key] = {"kind": self.kind, "start": started, "user": self.user.name}
         with self.user.client.request(
@@ -118,7 +139,6 @@ class Recorder:
             path,
             headers=headers,
             allow_redirects=False,
-            timeout=TIMEOUT,
             catch_response=True,
             name=self.kind,
             **kwargs,
@@ -158,11 +178,12 @@ class Recorder:
         return response, outcome
 
 
-class Writer(HttpUser):
+class Writer(FastHttpUser):
     """A supervisor: sync runs, comments on a problem of theirs, public complaints."""
 
     fixed_count = PLAN["writers"]
     wait_time = constant(0)
+    network_timeout = connection_timeout = TIMEOUT
 
     def on_start(self):
         me = PLAN["users"][next(_WRITERS) % len(PLAN["users"])]
@@ -223,7 +244,7 @@ class Writer(HttpUser):
                 "lon": self.me["lon"],
                 "accuracy": 8,
             },
-            files={"file": ("photo.jpg", unique_jpeg(PHONE_PHOTO), "image/jpeg")},
+            files=[("file", ("photo.jpg", unique_jpeg(PHONE_PHOTO), "image/jpeg"))],
             headers={"Accept": "application/json", "X-CSRFToken": csrf},
         )
         self._run(started, outcome)
@@ -271,11 +292,12 @@ class Writer(HttpUser):
         complain(self, "complaint", self.me["token"], [unique_jpeg(PHONE_PHOTO)], "jpg")
 
 
-class Bomber(HttpUser):
+class Bomber(FastHttpUser):
     """Anonymous: public complaints, each with five small PNGs of huge pixel counts."""
 
     fixed_count = PLAN["bombers"]
     wait_time = constant(0)
+    network_timeout = connection_timeout = TIMEOUT
 
     def on_start(self):
         me = PLAN["anonymous"][next(_BOMBERS) % len(PLAN["anonymous"])]

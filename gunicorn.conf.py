@@ -1,0 +1,32 @@
+"""How gunicorn serves the app (`make run`, and the model for a deployment; gunicorn reads this
+file from the working directory, or with `-c gunicorn.conf.py`).
+
+Sync workers, one process per request at a time, cores + 1 of them:
+- The app is CPU-bound. SQLite runs in the process, and a photo's decoding and encoding are
+  most of a write's work. Pillow's JPEG encoder holds the GIL, so threads in one process take
+  turns on one core. Processes use every core. The extra process fills the core a worker
+  leaves idle while it waits on a file's fsync or its turn at SQLite's write lock.
+- A new connection goes to whichever worker is free. Threaded workers keep a connection alive
+  and bound to its process, so 20 busy phones could split 13 to 7 over two processes: one
+  saturated, the other half idle.
+
+With 20 supervisors writing at once on two cores, this served 55 writes/s with a p95 of 0.42 s.
+Two processes of four threads each served 46 writes/s with a p95 of 0.77 s in the same run
+(docs/benchmarks.md).
+
+A sync worker reads a request's body itself, so a slow client holds it for as long as its upload
+takes. In production a buffering proxy (nginx) goes in front, and the worker only sees complete
+requests. `timeout` gives a phone on a poor network two minutes for a photo when nothing is in
+front.
+
+Environment: WEB_CONCURRENCY (workers), GRIDPATROL_BIND (default 127.0.0.1:5000).
+"""
+
+import os
+
+bind = os.environ.get("GRIDPATROL_BIND", "127.0.0.1:5000")
+worker_class = "sync"
+workers = int(os.environ.get("WEB_CONCURRENCY") or (os.cpu_count() or 1) + 1)
+timeout = 120  # seconds a request may take before its worker is replaced
+graceful_timeout = 30
+accesslog = "-"
