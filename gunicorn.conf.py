@@ -10,9 +10,9 @@ Sync workers, one process per request at a time, cores + 1 of them:
   and bound to its process, so 20 busy phones could split 13 to 7 over two processes: one
   saturated, the other half idle.
 
-With 20 supervisors writing at once on two cores, this served 55 writes/s with a p95 of 0.42 s.
-Two processes of four threads each served 46 writes/s with a p95 of 0.77 s in the same run
-(docs/benchmarks.md).
+With 20 supervisors writing at once on two cores, trial runs of this setup served 46 to 55
+writes/s with a p95 of 0.42 to 0.52 s. Two processes of four threads each served 44 to 46 writes/s
+with a p95 of 0.70 to 0.94 s (docs/benchmarks.md, "Writes under load").
 
 A sync worker reads a request's body itself, so a slow client holds it for as long as its upload
 takes. In production a buffering proxy (nginx) goes in front, and the worker only sees complete
