@@ -115,6 +115,7 @@ def service_worker():
         queue_url=asset_url("js/queue.js"),
         precache=precache,
         offline_url=url_for("desk.offline"),
+        login_url=url_for("grid.login"),
         version=shell_version(*sources),
     )
     response = Response(body, mimetype="text/javascript")

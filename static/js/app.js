@@ -25,6 +25,19 @@
     });
   }
 
+  // Keep the bottom bar's pages on the phone while the network is there (templates/desk/sw.js).
+  function warmTabs() {
+    var worker = navigator.serviceWorker && navigator.serviceWorker.controller;
+    var links = document.querySelectorAll('.mainnav a[href]');
+    if (!worker || !links.length || !navigator.onLine) return;
+    var paths = Array.prototype.map.call(links, function (a) { return a.getAttribute('href'); });
+    worker.postMessage({type: 'warm', paths: paths});
+  }
+  if ('serviceWorker' in navigator) {
+    window.addEventListener('load', warmTabs);
+    navigator.serviceWorker.addEventListener('controllerchange', warmTabs);
+  }
+
   function csrfToken() {
     var meta = document.querySelector('meta[name="csrf-token"]');
     return meta ? meta.content : '';

@@ -5,6 +5,7 @@ const SHELL = 'gridpatrol-shell-' + VERSION;
 const PAGES = 'gridpatrol-pages-' + VERSION;
 const PRECACHE = {{ precache|tojson }};
 const OFFLINE_URL = {{ offline_url|tojson }};
+const LOGIN_URL = {{ login_url|tojson }};
 importScripts({{ queue_url|tojson }});  // the offline queue, for Background Sync
 
 self.addEventListener('sync', (event) => {
@@ -33,10 +34,43 @@ self.addEventListener('activate', (event) => {
   })());
 });
 
+// A signed-in page lists its bottom bar's pages (static/js/app.js): each is fetched and kept,
+// with the offline page as this person sees it (with the bottom bar), so every tab still opens
+// when the signal goes. A page kept less than WARM_AGE_MS ago is not fetched again.
+const WARM_AGE_MS = 30 * 60 * 1000;
+
+async function warm(paths) {
+  const cache = await caches.open(PAGES);
+  for (const path of [...paths, OFFLINE_URL]) {
+    const url = new URL(path, self.location.origin);
+    if (url.origin !== self.location.origin) continue;
+    const kept = await cache.match(url.href, {ignoreVary: true});
+    const keptAt = kept ? Date.parse(kept.headers.get('Date') || '') : NaN;
+    if (kept && Date.now() - keptAt < WARM_AGE_MS) continue;
+    try {
+      const response = await fetch(url.href, {credentials: 'same-origin'});
+      const final = new URL(response.url || url.href);
+      // A tab that redirects (网格 → the person's own grid) is kept under the tab's address, as
+      // a plain response: a navigation may not be answered with a redirected one. A redirect
+      // to the log-in page means the session ended: nothing is kept.
+      if (response.ok && response.status === 200 && response.type === 'basic' &&
+          final.origin === url.origin && final.pathname !== LOGIN_URL) {
+        const body = response.redirected ? await response.blob() : null;
+        await cache.put(url.href, body ? new Response(body, {headers: response.headers}) : response);
+      }
+    } catch (err) {
+      return;  // the network went: what is kept stays
+    }
+  }
+}
+
 self.addEventListener('message', (event) => {
+  const data = event.data || {};
   // Signing out forgets the pages kept for offline reading (they are the user's own).
-  if (event.data && event.data.type === 'logout') {
+  if (data.type === 'logout') {
     event.waitUntil(caches.delete(PAGES));
+  } else if (data.type === 'warm' && Array.isArray(data.paths)) {
+    event.waitUntil(warm(data.paths.filter((p) => typeof p === 'string').slice(0, 12)));
   }
 });
 
@@ -57,7 +91,9 @@ async function networkFirst(request, fallbackToOffline) {
     const cached = await caches.match(request, {ignoreVary: true});
     if (cached) return cached;
     if (fallbackToOffline) {
-      const offline = await caches.match(OFFLINE_URL);
+      // The signed-in person's copy first (it has their bottom bar), else the shell's.
+      const pages = await caches.open(PAGES);
+      const offline = (await pages.match(OFFLINE_URL)) || (await caches.match(OFFLINE_URL));
       if (offline) return offline;
     }
     throw err;
