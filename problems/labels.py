@@ -17,6 +17,16 @@ STATES = {
     "closed": N_("Rectified and closed"),
     "dismissed": N_("Dismissed"),
 }
+NEXT_STEPS = {  # what the person whose inbox holds the problem is expected to do
+    "submitted": N_("Confirm the complaint on site, or dismiss it"),
+    "village": N_("Resolve it here, or send it up to the township"),
+    "returned": N_("Act on the township's reason, then resolve it or send it up again"),
+    "township": N_("Resolve it, send it back, or approve it up to the county"),
+    "county": N_("Assign it for rectification, enforce jointly, or refer it"),
+    "prefecture": N_("Assign it, or order supervision"),
+    "rectifying": N_("Rectify it and submit the result with photos"),
+    "rechecking": N_("Re-check the rectification on site"),
+}
 EVENTS = {  # what the buttons and the timeline say
     "report": N_("Reported"),
     "confirm": N_("Confirm the complaint"),
@@ -54,6 +64,7 @@ ORIGINS = {
 def register(app) -> None:
     app.jinja_env.filters.update(
         state_label=label(STATES),
+        next_step=lambda code: label(NEXT_STEPS)(code) if code in NEXT_STEPS else "",
         event_label=label(EVENTS),
         capacity_label=lambda code: label(CAPACITIES)(code) if code else "",
         origin_label=label(ORIGINS),

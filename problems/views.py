@@ -181,8 +181,19 @@ def inbox():
             sa.select(Grid).where(Grid.id.in_({p.grid_id for p in items} or {-1}))
         )
     }
+    source_ids = {p.source_id for p in items if p.source_id is not None}
+    sources = dict(
+        db.session.execute(
+            sa.select(Source.id, Source.name).where(Source.id.in_(source_ids or {-1}))
+        ).all()
+    )
     return page_or_fragment(
-        "problems/inbox.html", "problems/_inbox.html", items=items, villages=villages, now=utcnow()
+        "problems/inbox.html",
+        "problems/_inbox.html",
+        items=items,
+        villages=villages,
+        sources=sources,
+        now=utcnow(),
     )
 
 

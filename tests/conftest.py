@@ -298,6 +298,26 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.fixture
+def phone(browser, live_server, village):
+    """A 360x740 phone with location granted at a fixed point inside cun's village."""
+    _grid_id, lon, lat = village
+    context = browser.new_context(
+        viewport={"width": 360, "height": 740},
+        locale="zh-CN",
+        permissions=["geolocation"],
+        geolocation={"latitude": lat, "longitude": lon},
+    )
+    page = context.new_page()
+    page.goto(live_server + "/login")
+    page.fill("#login", "cun")
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(live_server + "/")
+    yield context, page
+    context.close()
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}

@@ -6,7 +6,12 @@ import os
 
 import pytest
 
-from tests.conftest import DEMO_PASSWORD
+from tests.test_browser_patrol import (
+    open_patrol,
+    photo_file,
+    report_problem,
+    wait_synced,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -22,19 +27,6 @@ KEPT = """async (paths) => {
   }
   return true;
 }"""
-
-
-@pytest.fixture
-def supervisor_phone(browser, live_server):
-    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN")
-    page = context.new_page()
-    page.goto(live_server + "/login")
-    page.fill("#login", "cun")
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(live_server + "/")
-    yield context, page
-    context.close()
 
 
 def wait_kept(page, paths, timeout_s=20):
@@ -54,8 +46,8 @@ def tabs(page) -> list[tuple[str, str]]:
     )
 
 
-def test_every_tab_opens_offline(supervisor_phone, live_server, artifacts_dir, database):
-    context, page = supervisor_phone
+def test_every_tab_opens_offline(phone, live_server, artifacts_dir, database):
+    context, page = phone
     page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller")
     page.reload()  # controlled from the start: the page asks the worker to keep the tabs
     entries = tabs(page)
@@ -80,3 +72,51 @@ def test_every_tab_opens_offline(supervisor_phone, live_server, artifacts_dir, d
     assert [h for _l, h in tabs(page)] == [h for _l, h in entries]
     page.screenshot(path=os.path.join(artifacts_dir, f"offline-page-360-{database.backend}.png"))
     context.set_offline(False)
+
+
+def test_after_reporting_a_problem_the_page_says_what_happens_next(
+    phone, live_server, village, artifacts_dir, database
+):
+    context, page = phone
+    _grid_id, lon, lat = village
+    open_patrol(page, live_server)
+    page.click("#start-patrol")
+    wait_synced(page)
+    context.set_offline(True)
+    assert page.locator("#problem-next").is_hidden()
+    report_problem(page, 0, [photo_file("p.jpg", lon, lat, 40)])
+    notice = page.locator("#problem-next")
+    assert notice.is_visible()
+    assert "问题已记录" in notice.inner_text()
+    assert "上报乡镇" in notice.inner_text()  # what to do next, in words
+    assert notice.locator("a").get_attribute("href") == "/problems/inbox"
+    page.screenshot(
+        path=os.path.join(artifacts_dir, f"patrol-problem-next-360-{database.backend}.png")
+    )
+    context.set_offline(False)
+    page.click("#sync-now")
+    wait_synced(page)
+
+
+def test_the_map_stays_under_the_bars_when_scrolled(phone, live_server):
+    """Scrolling the patrol page, the map passes under the sticky bars: its zoom buttons never
+    cover the queue count a supervisor relies on."""
+    _context, page = phone
+    open_patrol(page, live_server)
+    bar = page.locator(".sync-bar").bounding_box()
+    map_top = page.locator("#patrol-map").bounding_box()["y"]
+    page.mouse.wheel(0, map_top - bar["y"] - 10)  # the map's top under the sync bar
+    page.wait_for_timeout(300)
+    count = page.locator("#queue-count").bounding_box()
+    x, y = count["x"] + count["width"] / 2, count["y"] + count["height"] / 2
+    on_top = page.evaluate("([x, y]) => document.elementFromPoint(x, y).id", [x, y])
+    assert on_top == "queue-count"
+    zoom = page.locator(".leaflet-control-zoom-in").bounding_box()
+    top = page.locator(".topbar").bounding_box()
+    zx, zy = zoom["x"] + zoom["width"] / 2, zoom["y"] + zoom["height"] / 2
+    if zy < top["y"] + top["height"] or zy < bar["y"] + bar["height"]:
+        hit = page.evaluate(
+            "([x, y]) => document.elementFromPoint(x, y).closest('.leaflet-control') !== null",
+            [zx, zy],
+        )
+        assert not hit  # under a bar, hidden by it

@@ -17,7 +17,6 @@ from extensions import db
 from patrol.models import Patrol, Visit
 from problems.models import Problem, problem_photo
 from sync.models import SyncReceipt
-from tests.conftest import DEMO_PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -49,26 +48,6 @@ def photo_file(name, lon, lat, shade):
     out = io.BytesIO()
     image.save(out, "JPEG", quality=90, exif=exif)
     return {"name": name, "mimeType": "image/jpeg", "buffer": out.getvalue()}
-
-
-@pytest.fixture
-def phone(browser, live_server, village):
-    """A 360x740 phone with location granted at a fixed point inside cun's village."""
-    _grid_id, lon, lat = village
-    context = browser.new_context(
-        viewport={"width": 360, "height": 740},
-        locale="zh-CN",
-        permissions=["geolocation"],
-        geolocation={"latitude": lat, "longitude": lon},
-    )
-    page = context.new_page()
-    page.goto(live_server + "/login")
-    page.fill("#login", "cun")
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(live_server + "/")
-    yield context, page
-    context.close()
 
 
 def counts(live_app):

@@ -28,6 +28,7 @@ from problems import queries, services
 from problems.escalation import Capacity, State
 from problems.models import Problem, ProblemEvent, problem_photo
 from problems.services import event_record
+from sources.models import Source
 from tests import photo_corpus
 from tests.conftest import DEMO_PASSWORD, csrf_token
 
@@ -673,6 +674,35 @@ def test_the_home_page_counts_what_waits(client):
     fragment = client.get("/problems/inbox", headers={"HX-Request": "true"})
     assert "<html" not in fragment.get_data(as_text=True)
     assert f"/patrol/problems/{problem.id}" in fragment.get_data(as_text=True)
+
+
+def test_inbox_cards_tell_problems_apart_and_say_the_next_step(client):
+    """Each card carries its source (or village), category, day found, what was seen and what
+    this person is to do (issue 10): not three cards reading "散乱污企业 #8 / #7 / #6"."""
+    source = db.session.scalar(
+        sa.select(Source).where(Source.grid_id == village().id).order_by(Source.id).limit(1)
+    )
+    with_source = report(source_id=source.id, description="东侧围挡倒塌，裸土未苫盖")
+    without = report(description="河道边有新倒的建筑垃圾", category="garbage_pile")
+    login(client, person("cun"))
+    page = client.get("/problems/inbox").get_data(as_text=True)
+    cards = {
+        problem.id: page[page.index(f"/patrol/problems/{problem.id}") :].split("</li>")[0]
+        for problem in (with_source, without)
+    }
+    found_on = with_source.found_at.strftime("%Y-%m-%d")  # naive UTC → the local day nearby
+    assert source.name in cards[with_source.id]
+    assert "东侧围挡倒塌" in cards[with_source.id] and "发现于" in cards[with_source.id]
+    assert found_on[:7] in cards[with_source.id]
+    assert village().name in cards[without.id] and "河道边有新倒的建筑垃圾" in cards[without.id]
+    for card in cards.values():
+        assert "待您办理：就地解决，或上报乡镇（街道）" in card
+    escalated = report()
+    act(escalated, "cun", "escalate")
+    login(client, person("sangong"))
+    page = client.get("/problems/inbox").get_data(as_text=True)
+    card = page[page.index(f"/patrol/problems/{escalated.id}") :].split("</li>")[0]
+    assert "待您办理：办结、退回村级，或同意上报县级" in card
 
 
 def test_the_inbox_puts_the_most_pressing_first(db_session):

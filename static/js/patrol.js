@@ -245,6 +245,8 @@
     }
     problem(problemFor, fields, form.elements.photos.files).then(function () {
       $('problem-dialog').close();
+      $('problem-next').hidden = false;  // what happens to it next, in words
+      $('problem-next').scrollIntoView({block: 'center'});
       renderSources();
       kick();
     });
