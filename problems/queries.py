@@ -12,7 +12,14 @@ from geoalchemy2.shape import to_shape
 
 from evidence.models import Photo
 from extensions import db
-from grid.models import Grid, Membership, Role, active_on_clause, membership_cover
+from grid.models import (
+    Grid,
+    Membership,
+    Role,
+    User,
+    active_on_clause,
+    membership_cover,
+)
 from grid.queries import covers_of
 from grid.time import local_today, local_zone
 from problems import escalation, findings
@@ -432,3 +439,85 @@ def patrol_problems(patrol) -> dict[str, Any]:
         .order_by(Photo.captured_at, Photo.id)
     ).all()
     return {"problems": problems, "photos": photos}
+
+
+# --- who and what a rectification can be assigned to (the 交办 form's pickers) ------------------
+
+# The departments a county usually assigns rectifications to, offered before any were used.
+COMMON_DEPARTMENTS = (
+    "生态环境局",
+    "生态环境执法大队",
+    "住房和城乡建设局",
+    "城市管理局",
+    "自然资源局",
+    "农业农村局",
+    "水利局",
+    "交通运输局",
+    "公安局",
+    "市场监督管理局",
+    "乡镇人民政府（街道办事处）",
+)
+
+
+def departments_used(county_id: int | None, limit: int = 50) -> list[str]:
+    """Departments the county has assigned or led rectifications with, most used first, then
+    the common ones."""
+    used: dict[str, int] = {}
+    if county_id is not None:
+        for column in (Problem.assignee_department, Problem.lead_department):
+            rows = db.session.execute(
+                sa.select(column, sa.func.count())
+                .where(Problem.county_id == county_id, column.is_not(None), column != "")
+                .group_by(column)
+            )
+            for name, count in rows:
+                used[name] = used.get(name, 0) + count
+    ordered = sorted(used, key=lambda name: (-used[name], name))
+    return (ordered + [d for d in COMMON_DEPARTMENTS if d not in used])[:limit]
+
+
+@dataclass(frozen=True)
+class Assignable:
+    login: str
+    name: str
+    why: str  # "assigned" (there before), "department" (no grid post), "post" (one in the county)
+
+
+def assignable_people(
+    county: Grid | None, village: Grid | None, day: date, limit: int = 200
+) -> list[Assignable]:
+    """People a rectification in the county can go to: those it went to before, those with no
+    grid post (department officers), then those with a post today in the county's own grid, the
+    problem's township or its village (not every village's staff: a county has thousands)."""
+    if county is None:
+        return []
+    near = {county.id} | ({village.id, village.parent_id} if village else set())
+    from_posts = (
+        sa.select(User.username, User.name, User.id)
+        .join(Membership, Membership.user_id == User.id)
+        .where(User.active, Membership.grid_id.in_(near - {None}), active_on_clause(day))
+        .distinct()
+    )
+    before = (
+        sa.select(User.username, User.name, User.id)
+        .join(Problem, Problem.assignee_user_id == User.id)
+        .where(User.active, Problem.county_id == county.id)
+        .distinct()
+        .limit(limit)
+    )
+    ever_posted = sa.select(Membership.user_id)
+    without_post = (  # department officers and the like: never a grid post
+        sa.select(User.username, User.name, User.id)
+        .where(User.active, User.id.not_in(ever_posted))
+        .order_by(User.name)
+        .limit(limit)
+    )
+    people: dict[str, Assignable] = {}
+    for login, name, _id in db.session.execute(without_post):
+        people[login] = Assignable(login, name, "department")
+    for login, name, _id in db.session.execute(before):
+        people[login] = Assignable(login, name, "assigned")
+    for login, name, _id in db.session.execute(from_posts):
+        people.setdefault(login, Assignable(login, name, "post"))
+    order = {"assigned": 0, "department": 1, "post": 2}
+    return sorted(people.values(), key=lambda p: (order[p.why], p.name, p.login))

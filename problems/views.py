@@ -105,6 +105,8 @@ def show(problem_id):
     caps = queries.capacities(current_user.id, item)
     allowed = escalation.events_for(item.state, caps, recheck_by())
     needs = {e: escalation.RULES[(escalation.State(item.state), e)].needs for e in allowed}
+    picking = any("assignee" in n or "lead_department" in n for n in needs.values())
+    county = db.session.get(Grid, item.county_id) if picking and item.county_id else None
     by_event: dict[int, list] = {}
     for photo, event_id in photos:
         if event_id:
@@ -123,6 +125,8 @@ def show(problem_id):
         source=item.source_id and db.session.get(Source, item.source_id),
         photos_by_event=by_event,
         open_states=OPEN_STATES,
+        departments=queries.departments_used(item.county_id) if picking else [],
+        assignable=queries.assignable_people(county, grid, local_today()) if picking else [],
     )
 
 

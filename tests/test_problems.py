@@ -5,6 +5,7 @@ two people at once, inboxes, notifications and the public complaint form.
 The state machine itself is tested as a table in tests/test_escalation.py."""
 
 import io
+import re
 import threading
 from datetime import date, datetime, timedelta
 
@@ -703,6 +704,43 @@ def test_inbox_cards_tell_problems_apart_and_say_the_next_step(client):
     page = client.get("/problems/inbox").get_data(as_text=True)
     card = page[page.index(f"/patrol/problems/{escalated.id}") :].split("</li>")[0]
     assert "待您办理：办结、退回村级，或同意上报县级" in card
+
+
+def test_assigning_picks_a_person_and_a_department_from_lists(client):
+    """交办 offers the people a rectification can go to and the county's departments: nobody
+    types a log-in name or a mobile number from memory (issue 10)."""
+    problem = report()
+    act(problem, "cun", "escalate")
+    act(problem, "sangong", "approve")
+    earlier = report()
+    act(earlier, "cun", "escalate")
+    act(earlier, "sangong", "approve")
+    act(earlier, "changji", "assign", assignee_department="区住建局", due_date=due(5))
+    login(client, person("changji"))
+    page = client.get(f"/patrol/problems/{problem.id}").get_data(as_text=True)
+    form = page[page.index('name="event" value="assign"') :].split("</form>")[0]
+    people = re.findall(r'<option value="([^"]+)">([^<]+)</option>', form.split("<datalist")[0])
+    logins = [login for login, _label in people]
+    assert "zhifa" in logins  # a department officer: no grid post, still to be found
+    assert "cun" in logins  # a post in the county
+    assert logins.index("zhifa") < logins.index("cun")
+    assert "select" in form and 'name="assignee_login"' in form
+    departments = re.findall(r'<option value="([^"]+)">', form.split("<datalist")[1])
+    assert departments[0] == "区住建局"  # what the county used before comes first
+    assert "生态环境局" in departments
+    response = client.post(
+        f"/problems/{problem.id}/act",
+        data={
+            "csrf_token": csrf_token(client, f"/patrol/problems/{problem.id}"),
+            "event": "assign",
+            "version": problem.version,
+            "assignee_login": "zhifa",
+            "due_date": due(5).isoformat(),
+        },
+    )
+    assert response.status_code == 303
+    db.session.refresh(problem)
+    assert problem.state == "rectifying" and problem.assignee_user_id == person("zhifa").id
 
 
 def test_the_inbox_puts_the_most_pressing_first(db_session):
