@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from extensions import login_manager
 from grid import cli, labels, throttle, views
-from grid.registry import NAVIGATION, POST_LINKS, NavEntry, PostLink
+from grid.registry import NAVIGATION, POST_LINKS, PUBLIC_ACTIONS, NavEntry, PostLink
 from i18n import N_
 
 DEFAULTS = {
@@ -45,6 +45,7 @@ def init_app(app: Flask) -> None:
     # The pager of every list (grid/paging.py), made once: a template importing the macro
     # would build its module again on every page.
     app.jinja_env.globals["pager"] = app.jinja_env.get_template("_pagination.html").module.pager
+    app.jinja_env.globals["public_actions"] = PUBLIC_ACTIONS.ordered
     NAVIGATION.add(
         app,
         "grids",

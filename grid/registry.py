@@ -110,9 +110,20 @@ class PostLink:
     grid_arg: str = "grid"  # the endpoint's argument that takes the post's grid id
 
 
+@dataclass(frozen=True)
+class PublicAction:
+    """What a member of the public can do, offered on the sign-in and disclosure pages (report
+    a problem online, say): the public should not have to know an address."""
+
+    label: str  # msgid
+    endpoint: str
+    order: int = 100
+
+
 HOME_COUNTS: Registry[HomeCount] = Registry("home_counts")
 NAVIGATION: Registry[NavEntry] = Registry("navigation")
 POST_LINKS: Registry[PostLink] = Registry("post_links")
+PUBLIC_ACTIONS: Registry[PublicAction] = Registry("public_actions")
 
 
 def current_section(endpoint: str | None) -> str | None:

@@ -8,9 +8,11 @@ from grid.registry import (
     CHAINS,
     HOME_COUNTS,
     NAVIGATION,
+    PUBLIC_ACTIONS,
     Chain,
     HomeCount,
     NavEntry,
+    PublicAction,
     Section,
 )
 from i18n import N_
@@ -42,6 +44,11 @@ def init_app(app: Flask) -> None:
         Chain(Problem, "last_event_hash", ProblemEvent, "problem_id", services.event_record),
     )
     ITEM_KINDS.add(app, "problem", ItemKind(services.record_problem, 50))
+    PUBLIC_ACTIONS.add(
+        app,
+        "complaint",
+        PublicAction(N_("Report a pollution problem online"), "problems.complaint"),
+    )
     PHOTO_OWNERS.add(app, "problem", PhotoOwner(problem_photo, access.may_view_photo))
     PHOTO_PARENTS.add(app, "problem", PhotoParent(services.find_problem))
     HOME_COUNTS.add(

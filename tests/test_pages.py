@@ -416,3 +416,20 @@ def test_home_page_counts(client, auth):
         rf">\s*{len(queries.children(town, include_key=False))}\s*<",
         client.get("/").get_data(as_text=True),
     )
+
+
+def test_the_public_finds_the_complaint_form_and_calls_the_hotline_in_one_tap(client):
+    """/login, /public/ and a county's page link to the complaint form and the hotline as tel:
+    (issue 10): the public should not have to know an address or retype a number."""
+    county = db.session.scalar(sa.select(Grid).where(Grid.level == 2).order_by(Grid.id).limit(1))
+    db.session.add(
+        ComplaintChannel(grid_id=county.id, name="县环保举报电话", contact="0994-2345678")
+    )
+    db.session.flush()
+    for path in ("/login", "/public/", f"/public/{county.id}"):
+        page = client.get(path).get_data(as_text=True)
+        assert 'href="/complaint"' in page and "在线举报污染问题" in page, path
+        assert 'href="tel:12369"' in page, path
+    page = client.get(f"/public/{county.id}").get_data(as_text=True)
+    assert 'href="tel:09942345678">0994-2345678</a>' in page
+    assert client.get("/complaint").status_code == 200
