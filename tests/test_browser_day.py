@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from tests.conftest import DEMO_PASSWORD
 from tests.test_browser_patrol import (
     open_patrol,
     photo_file,
@@ -39,11 +40,13 @@ def wait_kept(page, paths, timeout_s=20):
 
 
 def tabs(page) -> list[tuple[str, str]]:
-    """(label, href) of each entry of the bottom bar."""
-    return page.eval_on_selector_all(
+    """(label, href) of each entry of the navigation, once each (on a phone an entry past the
+    fourth is both in the side list, hidden, and behind 更多)."""
+    found = page.eval_on_selector_all(
         ".mainnav a[href]",
         "links => links.map(a => [a.textContent.trim(), a.getAttribute('href')])",
     )
+    return [(label, href) for href, label in dict((h, lab) for lab, h in found).items()]
 
 
 def test_every_tab_opens_offline(phone, live_server, artifacts_dir, database):
@@ -120,3 +123,41 @@ def test_the_map_stays_under_the_bars_when_scrolled(phone, live_server):
             [zx, zy],
         )
         assert not hit  # under a bar, hidden by it
+
+
+@pytest.mark.parametrize("login", ["cun", "sangong", "changji", "zhou", "admin"])
+def test_the_bottom_bar_holds_at_most_five_and_the_rest_is_behind_more(
+    browser, live_server, login, artifacts_dir, database
+):
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(live_server + "/login")
+    page.fill("#login", login)
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(live_server + "/")
+    everything = tabs(page)
+    shown = page.locator(".mainnav > a:visible, .mainnav > details > summary:visible")
+    assert 3 <= shown.count() <= 5
+    for i in range(shown.count()):  # within the screen and a thumb's size
+        box = shown.nth(i).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 360 and box["height"] >= 48
+    visible = {a.get_attribute("href") for a in page.locator(".mainnav > a:visible").all()}
+    if len(everything) > 5:
+        page.click(".mainnav .more summary")
+        menu = page.locator(".mainnav .more-menu a:visible")
+        visible |= {a.get_attribute("href") for a in menu.all()}
+        for i in range(menu.count()):
+            box = menu.nth(i).bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 360 and box["height"] >= 44
+            hit = page.evaluate(
+                "([x, y]) => document.elementFromPoint(x, y)?.getAttribute('href')",
+                [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+            )
+            assert hit == menu.nth(i).get_attribute("href")  # drawn on top, not clipped away
+        page.screenshot(
+            path=os.path.join(artifacts_dir, f"more-{login}-360-{database.backend}.png")
+        )
+    assert visible == {href for _label, href in everything}  # every entry within reach
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    context.close()

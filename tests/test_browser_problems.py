@@ -165,7 +165,11 @@ class Desk:
             box.locator("summary").click()
         form = box.locator("form")
         for name, value in fields.items():
-            form.locator(f"[name={name}]").fill(value)
+            field = form.locator(f"[name={name}]")
+            if field.evaluate("e => e.tagName") == "SELECT":
+                field.select_option(value)  # a picker (the person to assign to)
+            else:
+                field.fill(value)
         if photos:
             form.locator("input[name=photos]").set_input_files(list(photos))
         with page.expect_navigation(url=url):

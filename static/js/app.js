@@ -30,7 +30,8 @@
     var worker = navigator.serviceWorker && navigator.serviceWorker.controller;
     var links = document.querySelectorAll('.mainnav a[href]');
     if (!worker || !links.length || !navigator.onLine) return;
-    var paths = Array.prototype.map.call(links, function (a) { return a.getAttribute('href'); });
+    var paths = Array.prototype.map.call(links, function (a) { return a.getAttribute('href'); })
+      .filter(function (path, i, all) { return all.indexOf(path) === i; });
     worker.postMessage({type: 'warm', paths: paths});
   }
   if ('serviceWorker' in navigator) {
