@@ -33,7 +33,7 @@ from grid.queries import locate, names_of
 from grid.time import local_today, utcnow
 from patrol import catalog
 from problems import escalation, findings, queries, services
-from problems.access import is_prefecture_staff, problem_or_abort
+from problems.access import enters_problems, is_prefecture_staff, problem_or_abort
 from problems.escalation import OPEN_STATES
 from problems.findings import ALREADY_REPORTED, MISSED, PENDING
 from problems.models import Problem, ProblemEvent, UpperFinding
@@ -113,6 +113,7 @@ def show(problem_id):
         "problems/show.html",
         problem=item,
         grid=grid,
+        sees_grid=current_scope().sees(grid.path),  # its assignee may hold no post there
         photos=[photo for photo, _event in photos],
         events=events,
         actors=actors,
@@ -227,6 +228,7 @@ def index():
         villages=villages,
         now=utcnow(),
         open_states=OPEN_STATES,
+        can_enter=enters_problems(scope),
     )
 
 
@@ -239,8 +241,7 @@ def index():
 def new():
     """An office enters a problem learned of otherwise (a call, a visit, a letter)."""
     scope = current_scope()
-    offices = [p for p in scope.posts if p.role in ("office", "head") and p.grid_level <= 2]
-    if not offices:
+    if not enters_problems(scope):
         abort(403)
     if request.method == "GET":
         return render_template("problems/new.html", form={}, categories=catalog.CATEGORIES)
