@@ -53,13 +53,20 @@ def _years_ahead(years: int) -> date:
     return local_today() + timedelta(days=366 * years)
 
 
-def _photos(grid: Grid | None, person: str, anonymous: bool = False) -> list[Prepared]:
+def _photos(
+    grid: Grid | None,
+    person: str,
+    anonymous: bool = False,
+    fix: tuple[float, float, float | None] | None = None,
+) -> list[Prepared]:
     """The form's photos decoded, checked and stored, before the write transaction (the views
-    that call it are `reads_first`); none when there is no grid (the action refuses it)."""
+    that call it are `reads_first`); none when there is no grid (the action refuses it). `fix`
+    is where the phone was when they were sent (lon, lat, accuracy); without one they are
+    flagged no_location."""
     data = read_uploads(request.files.getlist("photos"), MAX_PHOTOS, anonymous)
     if not data or grid is None:
         return []
-    moment = capture(grid, person, utcnow())
+    moment = capture(grid, person, utcnow(), fix=fix)
     return [prepare_or_refuse(one, moment, photo_store(), anonymous) for one in data]
 
 
@@ -71,6 +78,16 @@ def _photos_at(form: inputs.Fields, person: str, anonymous: bool = False) -> lis
         return []  # the action names the field
     village = locate(lon, lat, 4) if lon is not None and lat is not None else None
     return _photos(village, person, anonymous)
+
+
+def _fix(form: inputs.Fields) -> tuple[float, float, float | None] | None:
+    """The phone's position sent with a step's photos (static/js/locate.js): (lon, lat,
+    accuracy), or None when the browser gave none (refused, or no answer in time)."""
+    lat, lon = form.latitude("lat", _l("Latitude")), form.longitude("lon", _l("Longitude"))
+    accuracy = form.number("accuracy", _l("Accuracy"), low=0, high=1e6)
+    if lat is None or lon is None:
+        return None
+    return lon, lat, accuracy
 
 
 # --- one problem -------------------------------------------------------------------------------
@@ -164,7 +181,7 @@ def act(problem_id):
         step,
         _("Done."),
         url_for("problems.show", problem_id=problem_id),
-        prepare=lambda: _photos(grid, current_user.name),
+        prepare=lambda: _photos(grid, current_user.name, fix=_fix(form)),
     )
 
 
