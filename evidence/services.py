@@ -126,10 +126,12 @@ def give_back_memory() -> None:
 @dataclasses.dataclass(frozen=True)
 class Prepared:
     """A photo processed and its files stored, before the write transaction: `keep` only adds
-    its row (the database's write lock is not held while decoding)."""
+    its row (the database's write lock is not held while decoding). `fix` is the browser's
+    position it was processed with (lon, lat, accuracy), kept on its row."""
 
     result: photos.ProcessedPhoto
     stored: StoredPhoto
+    fix: tuple[float, float, float | None] | None = None
 
 
 def prepare(
@@ -149,7 +151,8 @@ def prepare(
     stored = put_photo(
         store, facts.sha256, facts.format, result.original, result.display, result.thumbnail
     )
-    return Prepared(result, stored)
+    fix = (moment.fix[1], moment.fix[0], moment.fix_accuracy_m) if moment.fix else None
+    return Prepared(result, stored, fix)
 
 
 def prepare_or_refuse(
@@ -248,7 +251,7 @@ def keep(
     a record, never a record without its file) and add its record to the session; `attach`
     writes it with its link. A `Prepared` photo's files are already stored."""
     if isinstance(result, Prepared):
-        stored, result = result.stored, result.result
+        stored, fix, result = result.stored, fix or result.fix, result.result
     else:
         if store is None:
             raise ValueError("a photo not prepared is stored here: give the store")

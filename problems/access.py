@@ -44,6 +44,12 @@ def may_view_photo(photo_id: int) -> bool:
     return problem is not None and sees_problem(problem)
 
 
+def enters_problems(scope: Scope) -> bool:
+    """Office staff and heads of a county (or of the prefecture) enter problems learned of
+    otherwise: a call, a visit, a letter."""
+    return any(p.role in (Role.OFFICE, Role.HEAD) and p.grid_level <= 2 for p in scope.posts)
+
+
 def is_prefecture_staff(scope: Scope) -> bool:
     """Office staff and heads of the level-1 grid record and decide findings. Administrators
     manage people and posts, not findings."""

@@ -33,7 +33,7 @@ from grid.queries import locate, names_of
 from grid.time import local_today, utcnow
 from patrol import catalog
 from problems import escalation, findings, queries, services
-from problems.access import is_prefecture_staff, problem_or_abort
+from problems.access import enters_problems, is_prefecture_staff, problem_or_abort
 from problems.escalation import OPEN_STATES
 from problems.findings import ALREADY_REPORTED, MISSED, PENDING
 from problems.models import Problem, ProblemEvent, UpperFinding
@@ -53,13 +53,20 @@ def _years_ahead(years: int) -> date:
     return local_today() + timedelta(days=366 * years)
 
 
-def _photos(grid: Grid | None, person: str, anonymous: bool = False) -> list[Prepared]:
+def _photos(
+    grid: Grid | None,
+    person: str,
+    anonymous: bool = False,
+    fix: tuple[float, float, float | None] | None = None,
+) -> list[Prepared]:
     """The form's photos decoded, checked and stored, before the write transaction (the views
-    that call it are `reads_first`); none when there is no grid (the action refuses it)."""
+    that call it are `reads_first`); none when there is no grid (the action refuses it). `fix`
+    is where the phone was when they were sent (lon, lat, accuracy); without one they are
+    flagged no_location."""
     data = read_uploads(request.files.getlist("photos"), MAX_PHOTOS, anonymous)
     if not data or grid is None:
         return []
-    moment = capture(grid, person, utcnow())
+    moment = capture(grid, person, utcnow(), fix=fix)
     return [prepare_or_refuse(one, moment, photo_store(), anonymous) for one in data]
 
 
@@ -71,6 +78,16 @@ def _photos_at(form: inputs.Fields, person: str, anonymous: bool = False) -> lis
         return []  # the action names the field
     village = locate(lon, lat, 4) if lon is not None and lat is not None else None
     return _photos(village, person, anonymous)
+
+
+def _fix(form: inputs.Fields) -> tuple[float, float, float | None] | None:
+    """The phone's position sent with a step's photos (static/js/locate.js): (lon, lat,
+    accuracy), or None when the browser gave none (refused, or no answer in time)."""
+    lat, lon = form.latitude("lat", _l("Latitude")), form.longitude("lon", _l("Longitude"))
+    accuracy = form.number("accuracy", _l("Accuracy"), low=0, high=1e6)
+    if lat is None or lon is None:
+        return None
+    return lon, lat, accuracy
 
 
 # --- one problem -------------------------------------------------------------------------------
@@ -115,6 +132,7 @@ def show(problem_id):
         "problems/show.html",
         problem=item,
         grid=grid,
+        sees_grid=current_scope().sees(grid.path),  # its assignee may hold no post there
         photos=[photo for photo, _event in photos],
         events=events,
         actors=actors,
@@ -167,7 +185,7 @@ def act(problem_id):
         step,
         _("Done."),
         url_for("problems.show", problem_id=problem_id),
-        prepare=lambda: _photos(grid, current_user.name),
+        prepare=lambda: _photos(grid, current_user.name, fix=_fix(form)),
     )
 
 
@@ -242,6 +260,7 @@ def index():
         villages=villages,
         now=utcnow(),
         open_states=OPEN_STATES,
+        can_enter=enters_problems(scope),
     )
 
 
@@ -254,8 +273,7 @@ def index():
 def new():
     """An office enters a problem learned of otherwise (a call, a visit, a letter)."""
     scope = current_scope()
-    offices = [p for p in scope.posts if p.role in ("office", "head") and p.grid_level <= 2]
-    if not offices:
+    if not enters_problems(scope):
         abort(403)
     if request.method == "GET":
         return render_template("problems/new.html", form={}, categories=catalog.CATEGORIES)

@@ -20,7 +20,7 @@ from grid.errors import ServiceError
 from grid.forms import perform, submit
 from grid.models import Grid, GridKind, User, subtree_clause
 from grid.paging import paginate
-from grid.queries import names_of
+from grid.queries import ancestors, names_of
 from grid.registry import render_sections
 from grid.time import local_today
 from sources import catalog, services
@@ -245,6 +245,8 @@ def show(source_id):
         "sources/show.html",
         source=source,
         county=county,
+        sees_county=scope.sees(county.path),
+        ledger=_ledger_of(county, village),
         village=village,
         position=to_shape(source.location) if source.location is not None else None,
         changes=changes,
@@ -258,6 +260,16 @@ def show(source_id):
         towns=_villages_of(county) if can_manage else [],
         today=local_today(),
     )
+
+
+def _ledger_of(county: Grid, village: Grid | None) -> Grid:
+    """The sources list a source's page leads back to: the widest grid from its county down to
+    its village that the person sees (a village supervisor does not see the county's list)."""
+    if village is None:
+        return county  # a source without a location is seen only by those who see its county
+    scope = current_scope()
+    way_down = [g for g in ancestors(village) if g.level >= county.level] + [village]
+    return next(g for g in way_down if scope.sees(g.path))
 
 
 def _villages_of(county: Grid) -> list[tuple[Grid, list[Grid]]]:

@@ -62,6 +62,7 @@ WRONG = {
     ],
     "int": ["9223372036854775808", "NaN", "Infinity", "1e308", "-1e308", "1\x00", HUGE_TEXT],
     "number": ["NaN", "Infinity", "-Infinity", "1e308", "999", "-999", "1\x00", HUGE_TEXT],
+    "radius": ["NaN", "Infinity", "-1", "1e308", "1\x00", HUGE_TEXT],  # metres: 999 is fine
     "day": [
         "0001-01-01",
         "9999-12-31",
@@ -477,6 +478,8 @@ ROUTES: dict[tuple[str, str], Route] = {
             "assignee_department": "",
             "lead_department": "",
             "due_date": (local_today() + timedelta(days=7)).isoformat(),
+            **dict(zip(("lon", "lat"), map(str, c.world.inside()), strict=True)),
+            "accuracy": "12",
         },
         {
             "event": F("text", "Step"),
@@ -486,6 +489,9 @@ ROUTES: dict[tuple[str, str], Route] = {
             "assignee_department": F("text", "Department"),
             "lead_department": F("text", "Lead department"),
             "due_date": F("day", "Rectify by"),
+            "lat": F("number", "Latitude"),
+            "lon": F("number", "Longitude"),
+            "accuracy": F("radius", "Accuracy"),
             "photos": F("file", "Photos"),
         },
     ),

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from desk.queries import home_counts
+from evidence.models import Photo
 from evidence.services import photo_store
 from extensions import db
 from grid import audit
@@ -332,6 +333,43 @@ def test_the_buttons_offered_are_those_allowed(client):
     login(client, person("cun"))
     page = client.get(f"/patrol/problems/{problem.id}").get_data(as_text=True)
     assert 'value="approve"' not in page and 'value="comment"' in page
+
+
+@pytest.mark.parametrize("located", [True, False], ids=["position", "none"])
+def test_a_step_photo_keeps_the_position_sent_with_it(client, located):
+    """The problem page sends the phone's position with a step's photos (static/js/locate.js);
+    without one (the location refused) the step is taken and the photo flagged 无定位."""
+    problem = report()
+    act(problem, "cun", "escalate")
+    act(problem, "sangong", "approve")
+    act(problem, "changji", "assign", assignee_login="zhifa", due_date=due())
+    lon, lat = point_in(village())
+    login(client, person("zhifa"))
+    place = {"lat": f"{lat:.6f}", "lon": f"{lon:.6f}", "accuracy": "9"} if located else {}
+    response = client.post(
+        f"/problems/{problem.id}/act",
+        data={
+            "csrf_token": csrf_token(client),
+            "event": "submit",
+            "version": str(problem.version),
+            "comment": "已整改",
+            "photos": (io.BytesIO(photo(7)), "after.jpg", "image/jpeg"),
+            **place,
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 303
+    kept = db.session.scalar(
+        sa.select(Photo)
+        .join(problem_photo, problem_photo.c.photo_id == Photo.id)
+        .where(problem_photo.c.problem_id == problem.id)
+    )
+    flags = {f["code"] for f in kept.flags}
+    if located:
+        assert (kept.fix_lat, kept.fix_lon, kept.fix_accuracy_m) == pytest.approx((lat, lon, 9))
+        assert kept.position is not None and "no_location" not in flags
+    else:
+        assert kept.fix_lat is None and kept.position is None and "no_location" in flags
 
 
 # --- bad input: a clear message, nothing changed -------------------------------------------------
