@@ -185,3 +185,16 @@ def test_the_problems_list_is_cards_on_a_phone_and_a_table_on_a_desktop(browser,
             first = rows.first.bounding_box()
             assert first["width"] <= width and first["height"] >= 60  # a card, lines stacked
         context.close()
+
+
+def test_tap_targets_on_the_patrol_page_are_a_thumbs_size(phone, live_server):
+    """已当场制止, 立即同步 and the map's zoom buttons were 13 to 32 px (issue 10)."""
+    _context, page = phone
+    open_patrol(page, live_server)
+    for selector in ("#sync-now", ".leaflet-control-zoom-in", ".leaflet-control-zoom-out"):
+        box = page.locator(selector).bounding_box()
+        assert box["width"] >= 44 and box["height"] >= 44, selector
+    size = page.locator("input[name=stopped_on_spot]").evaluate(
+        "e => [parseFloat(getComputedStyle(e).width), parseFloat(getComputedStyle(e).height)]"
+    )  # in the problem dialog, closed here
+    assert size[0] >= 24 and size[1] >= 24
