@@ -17,6 +17,7 @@ from evidence.services import photo_store
 from extensions import db
 from grid import audit
 from grid import queries as grid_queries
+from grid import services as grid_services
 from grid.access import load_identity
 from grid.chain import link_hash
 from grid.demo import point_in
@@ -330,6 +331,59 @@ def test_the_buttons_offered_are_those_allowed(client):
     login(client, person("cun"))
     page = client.get(f"/patrol/problems/{problem.id}").get_data(as_text=True)
     assert 'value="approve"' not in page and 'value="comment"' in page
+
+
+def test_the_rectification_deadline_reads_the_same_everywhere(client):
+    """One deadline, one wording: the day set at assignment, that day included, on the page's
+    deadline line, on the assignment and in the timeline; the instant kept is unchanged (the
+    end of that day, local midnight)."""
+    problem = report()
+    bring(problem, "rectifying")
+    day = due()
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), local_zone())
+    assert problem.rectify_due == day and problem.deadline_at == to_utc(end)
+    said = f"整改期限：{day}（含当日）"
+    login(client, person("zhifa"))
+    page = client.get(f"/patrol/problems/{problem.id}").get_data(as_text=True)
+    assert page.count(said) == 3, page  # the deadline line, the assignment, the timeline
+    assert "须于" not in page and f"{day + timedelta(days=1)} 00:00" not in page
+    inbox = client.get("/problems/inbox").get_data(as_text=True)
+    assert said in inbox and "须于" not in inbox
+    login(client, person("changji"))
+    listed = client.get("/problems/?state=rectifying").get_data(as_text=True)
+    assert f"{day}（含当日）" in listed
+
+
+def test_a_deadline_within_a_day_shows_its_time(client):
+    """The township's 24 hours end at a time of day: shown with it, in the same wording."""
+    problem = report(now=local(2025, 9, 30, 18))
+    act(problem, "cun", "escalate", now=local(2025, 9, 30, 18, 30))
+    login(client, person("sangong"))
+    page = client.get(f"/patrol/problems/{problem.id}").get_data(as_text=True)
+    assert "办理期限：2025-10-01 18:30" in page and "须于" not in page
+
+
+def test_the_open_filter_means_not_yet_closed(client):
+    """The list's "Open" filter is the problems not yet closed (未办结), not the verb 打开."""
+    login(client, person("changji"))
+    page = client.get("/problems/").get_data(as_text=True)
+    assert ">未办结</a>" in page and "打开" not in page
+
+
+def test_a_department_officer_is_shown_where_their_work_is(client):
+    """Without a post in the grid, a person assigned rectifications is pointed to their inbox,
+    not told to ask an administrator; the hint stays for people with neither."""
+    problem = report()
+    bring(problem, "rectifying")
+    login(client, person("zhifa"))
+    page = client.get("/").get_data(as_text=True)
+    assert "您的工作来自交办给本部门的问题，见“我的待办”。" in page
+    assert 'href="/problems/inbox"' in page and "管理员" not in page
+    nobody = grid_services.create_user("nopost", "无岗位", DEMO_PASSWORD)
+    db.session.flush()
+    login(client, nobody)
+    page = client.get("/").get_data(as_text=True)
+    assert "请联系系统管理员" in page and "交办给本部门" not in page
 
 
 # --- bad input: a clear message, nothing changed -------------------------------------------------
