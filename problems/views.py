@@ -32,7 +32,7 @@ from grid.paging import page_of
 from grid.queries import locate, names_of
 from grid.time import datetime_local, local_today, local_zone, utcnow
 from patrol import catalog
-from problems import escalation, findings, queries, services
+from problems import escalation, findings, labels, queries, services
 from problems.access import is_prefecture_staff, problem_or_abort
 from problems.escalation import OPEN_STATES, State
 from problems.findings import ALREADY_REPORTED, MISSED, PENDING
@@ -139,7 +139,7 @@ def act(problem_id):
         version = form.integer("version", _l("Version"), low=0, high=MAX_VERSION)
         if version is None:
             raise ServiceError(_("The page is out of date. Reload it."))
-        services.act(
+        row = services.act(
             problem,
             current_account(),
             services.Act(
@@ -158,10 +158,11 @@ def act(problem_id):
             ),
             photo_store(),
         )
+        return _done(row)  # worded now: the commit expires the row
 
     return perform(
         step,
-        _("Done."),
+        lambda message: message,
         url_for("problems.show", problem_id=problem_id),
         prepare=lambda: _photos(grid, current_user.name),
     )
@@ -543,3 +544,14 @@ def deadline_text(problem: Problem) -> str:
     if problem.state == State.RECTIFYING:
         return _("Rectify by: %(when)s", when=when)
     return _("Due by: %(when)s", when=when)
+
+
+def _done(row: ProblemEvent) -> str:
+    """The message after a step: what was done and what happens next."""
+    data = row.data or {}
+    return _(
+        labels.DONE[row.event],
+        assignee=data.get("assignee") or "",
+        department=data.get("lead_department") or "",
+        when=day_included(data["due_date"]) if data.get("due_date") else "",
+    )

@@ -25,8 +25,8 @@ from grid.errors import Conflict, ServiceError
 from grid.models import Membership, Role, User, membership_cover, point
 from grid.time import local_today, local_zone, now_local, to_utc
 from notify.models import Notification
-from problems import queries, services
-from problems.escalation import Capacity, State
+from problems import labels, queries, services
+from problems.escalation import Capacity, Event, State
 from problems.models import Problem, ProblemEvent, problem_photo
 from problems.services import event_record
 from tests import photo_corpus
@@ -240,6 +240,18 @@ WHO_MAY = [
     ("township", "supervise", {"zhou"}),
 ]
 FIELDS = {"comment": "意见", "due_date": None, "photos": None, "assignee_login": "zhifa"}
+# What the page says after each step: what was done and what comes next (issue 10, item 10).
+SAID = {
+    "escalate": lambda: "已上报乡镇，等待乡镇审核。",
+    "approve": lambda: "已同意上报县（市），等待县（市）交办。",
+    "send_back": lambda: "已退回村级，等待村级重新处理。",
+    "assign": lambda: f"已交办给{person('zhifa').name}，整改期限：{due()}（含当日）。",
+    "refer": lambda: "已报请州（市）协调，等待州（市）处理。",
+    "submit": lambda: "已提交整改，等待复查。",
+    "recheck_pass": lambda: "复查通过，问题已整改办结。",
+    "recheck_fail": lambda: f"复查不通过，已退回重新整改，整改期限：{due()}（含当日）。",
+    "supervise": lambda: "已下达督办，已通知相关责任人。",
+}
 ROUTE_TO = {
     "village": [],
     "township": [("cun", "escalate")],
@@ -315,7 +327,8 @@ def test_who_may_fire_what_over_http(client, state, event, actor, allowed):
     assert response.status_code == 200
     db.session.expire_all()
     if allowed:
-        assert "已完成" in page and len(events(problem)) == count + 1
+        assert SAID[event]() in page and len(events(problem)) == count + 1
+        assert "已完成。" not in page  # not a bare "done" that says nothing
     else:
         assert "无权" in page or "当前环节" in page, page[:2000]
         assert problem.version == version and len(events(problem)) == count
@@ -331,6 +344,26 @@ def test_the_buttons_offered_are_those_allowed(client):
     login(client, person("cun"))
     page = client.get(f"/patrol/problems/{problem.id}").get_data(as_text=True)
     assert 'value="approve"' not in page and 'value="comment"' in page
+
+
+def test_every_step_says_what_it_did(client):
+    """No bare "done": each step's message says what was done and what comes next, in
+    Chinese, with its placeholders filled (issue 10, item 10)."""
+    assert set(labels.DONE) == {e.value for e in Event}
+    problem = report()
+    login(client, person("cun"))
+    response = client.post(
+        f"/problems/{problem.id}/act",
+        data={
+            "csrf_token": csrf_token(client),
+            "event": "comment",
+            "version": str(problem.version),
+            "comment": "已联系施工方",
+        },
+        follow_redirects=True,
+    )
+    page = response.get_data(as_text=True)
+    assert "已添加意见。" in page and "已完成。" not in page
 
 
 def test_the_rectification_deadline_reads_the_same_everywhere(client):
@@ -707,7 +740,7 @@ def test_two_clients_approving_at_once_one_wins(live_app):
     for thread in threads:
         thread.join(30)
     assert len(pages) == 2
-    assert sum("已完成" in page for page in pages) == 1
+    assert sum(SAID["approve"]() in page for page in pages) == 1
     assert sum("他人" in page for page in pages) == 1
     with live_app.app_context():
         assert events(db.session.get(Problem, problem_id)).count("approve") == 1
