@@ -16,7 +16,16 @@ import patrol
 import problems
 import sources
 import sync
-from extensions import configure_engine, csrf, db, limiter, login_manager, migrate, sqlite_module
+from extensions import (
+    compress,
+    configure_engine,
+    csrf,
+    db,
+    limiter,
+    login_manager,
+    migrate,
+    sqlite_module,
+)
 from grid.htmx import is_htmx
 from grid.inputs import IdConverter
 
@@ -50,6 +59,24 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 24 * 1024 * 1024,  # several photos plus their form fields
     "SPATIALITE_LIBRARY_PATH": "mod_spatialite",
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
+    # Responses are compressed for clients that accept it (Flask-Compress): pages, styles,
+    # scripts, JSON, GeoJSON, SVG and the manifest; photos and documents are JPEG, PNG or PDF,
+    # compressed already, and are sent as they are. Brotli where the browser offers it, else
+    # gzip; static files are sent as streams (send_file), so both serve them too.
+    "COMPRESS_MIMETYPES": [
+        "text/html",
+        "text/css",
+        "text/javascript",
+        "application/javascript",
+        "application/json",
+        "application/geo+json",
+        "application/manifest+json",
+        "image/svg+xml",
+    ],
+    "COMPRESS_ALGORITHM": ["br", "gzip"],
+    "COMPRESS_ALGORITHM_STREAMING": ["br", "gzip"],
+    "COMPRESS_MIN_SIZE": 500,  # bytes; below that the headers cost more than they save
+    "COMPRESS_REGISTER": False,  # its after-request hook is _init_extensions' _compress
 }
 # Each domain sets its own defaults (its DEFAULTS) and registers its blueprint, commands,
 # template filters and registry entries in init_app; bottom of the stack first (DESIGN.md).
@@ -108,6 +135,25 @@ def _trust_proxies(app):
 
 
 def _init_extensions(app):
+    compress.init_app(app)
+
+    # Registered first, so it runs last: it compresses the response every other hook has
+    # finished, and adds Vary: Accept-Encoding to what they set.
+    @app.after_request
+    def _compress(response):
+        # A byte range (206) is a range of the plain file: compressed, its Content-Range
+        # would describe bytes the client never gets. Such a response goes as it is.
+        if response.status_code == 206:
+            response.vary.add("Accept-Encoding")
+            return response
+        body = response.response
+        response = compress.after_request(response)
+        if response.response is not body and hasattr(body, "close"):
+            # A file it now streams through the compressor (send_file): close it with the
+            # response, as the file's own wrapper would have been.
+            response.call_on_close(body.close)
+        return response
+
     db.init_app(app)
     with app.app_context():
         configure_engine(app)

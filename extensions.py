@@ -6,6 +6,7 @@ from contextvars import ContextVar
 import sqlalchemy as sa
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -32,6 +33,7 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(get_remote_address)
 babel = Babel()
+compress = Compress()
 
 # Set by grid.forms.unit_of_work() while it runs: the transaction begun now is the one that
 # writes, so on SQLite it takes the write lock at once (BEGIN IMMEDIATE).

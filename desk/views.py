@@ -22,6 +22,7 @@ from grid import inputs
 from grid.access import current_account, current_scope
 from grid.forms import unit_of_work
 from grid.registry import POST_LINKS
+from problems.queries import receives_assignments
 
 bp = Blueprint("desk", __name__)
 
@@ -37,6 +38,8 @@ def home():
         "desk/home.html",
         posts=[(post, [k for k in links if k.when(post)]) for post in scope.posts],
         counts=home_counts(current_user.id, scope.posts),
+        # without a post: a department's officer, whose work is what is assigned to them
+        assigned=not scope.posts and receives_assignments(current_user.id),
     )
 
 

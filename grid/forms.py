@@ -52,25 +52,26 @@ def unit_of_work() -> Iterator[None]:
 
 
 def perform(
-    action: Callable[..., object],
-    done: str,
+    action: Callable[..., Any],
+    done: str | Callable[[Any], str],
     back: str,
     prepare: Callable[[], object] | None = None,
 ):
     """A post from a page: run `action`, then 303 back to the page with `done` or the refusal,
-    so a reload never posts twice. `prepare` (decoding photos, say) runs first, outside the
+    so a reload never posts twice. `done` may be a function of what `action` returned (a
+    message that says what was done). `prepare` (decoding photos, say) runs first, outside the
     write transaction; `action` receives what it returned. Input that cannot be read
     (grid.inputs) is answered 400 with the reason and a way back."""
     try:
         ready = () if prepare is None else (prepare(),)
         with unit_of_work():
-            action(*ready)
+            result = action(*ready)
     except Invalid as exc:  # unreadable input: not a rule of the record, so answered as such
         return render_error(400, str(exc), back=back)
     except ServiceError as exc:
         flash(str(exc), "error")
     else:
-        flash(done, "success")
+        flash(done(result) if callable(done) else done, "success")
     return redirect(back), 303
 
 

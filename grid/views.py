@@ -187,10 +187,12 @@ def geojson(grid_id):
     grid = grid_or_abort(grid_id)
     z = _zoom_bucket(inputs.query().integer("z", _l("Zoom"), low=0, high=22), grid.level)
     version = hashlib.sha256(repr(queries.geometry_version()).encode()).hexdigest()[:16]
+    # Weak: the same tag for the plain and the compressed body (Flask-Compress would rewrite a
+    # strong one per encoding, which this check would then never match).
     etag = f"{grid.id}-{z}-{version}"
-    if request.if_none_match.contains(etag):
+    if request.if_none_match.contains_weak(etag):
         response = current_app.response_class(status=304)
-        response.set_etag(etag)
+        response.set_etag(etag, weak=True)
         response.headers["Cache-Control"] = "private, no-cache"
         return response
     tolerance = 360.0 / (256 * 2**z) / 2
@@ -220,11 +222,11 @@ def geojson(grid_id):
             }
         )
     body = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
-    return current_app.response_class(
-        body,
-        mimetype="application/geo+json",
-        headers={"ETag": etag, "Cache-Control": "private, no-cache"},
+    response = current_app.response_class(
+        body, mimetype="application/geo+json", headers={"Cache-Control": "private, no-cache"}
     )
+    response.set_etag(etag, weak=True)
+    return response
 
 
 @bp.route("/grids/locate")

@@ -33,6 +33,9 @@ def init_app(app: Flask) -> None:
     labels.register(app)
     app.jinja_env.globals.update(
         deadline_class=views.deadline_class,
+        deadline_text=views.deadline_text,
+        due_text=views.due_text,
+        day_included=views.day_included,
         FINDING_KINDS=findings.KINDS,
         MEDIA_LEVELS=findings.MEDIA_LEVELS,
         DECISIONS=findings.DECISIONS,

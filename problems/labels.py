@@ -45,6 +45,24 @@ EVENTS = {  # what the buttons and the timeline say
     "supervise": N_("Order supervision (督办)"),
     "deadline_missed": N_("Deadline missed"),
 }
+# The message after each step: what was done, and what happens next. %(assignee)s and
+# %(department)s name who rectifies; %(when)s is the rectification's last day (views.day_included).
+DONE = {
+    "confirm": N_("The complaint is confirmed; the village now handles it."),
+    "dismiss": N_("The complaint is dismissed; nothing more is done on it."),
+    "resolve": N_("Resolved here; the problem is closed."),
+    "escalate": N_("Sent up to the township; it waits for the township's review."),
+    "send_back": N_("Sent back to the village; it waits for the village to handle it again."),
+    "approve": N_("Approved and sent up to the county; it waits for the county to assign it."),
+    "assign": N_("Assigned to %(assignee)s; rectify by: %(when)s."),
+    "joint": N_("Assigned for joint enforcement led by %(department)s; rectify by: %(when)s."),
+    "refer": N_("Referred to the prefecture; it waits for the prefecture office to act."),
+    "submit": N_("The rectification is submitted; it waits for the re-check."),
+    "recheck_pass": N_("Re-check passed; the problem is rectified and closed."),
+    "recheck_fail": N_("Re-check not passed; sent back to be rectified by: %(when)s."),
+    "comment": N_("Your comment is added."),
+    "supervise": N_("Supervision (督办) is ordered; those who must act are told."),
+}
 CAPACITIES = {
     "village": N_("village"),
     "township": N_("township"),

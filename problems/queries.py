@@ -271,6 +271,14 @@ def inbox_count_statement(shape: Shape) -> sa.ScalarSelect:
     return _count_of(_inbox_statement(shape)).scalar_subquery()
 
 
+def receives_assignments(user_id: int) -> bool:
+    """Whether rectifications have been assigned to this person: a department's officer, who
+    holds no post in the grid, works from what is assigned (交办) to them."""
+    return bool(
+        db.session.scalar(sa.select(sa.exists().where(Problem.assignee_user_id == user_id)))
+    )
+
+
 def late_assignments(county_id: int, first: datetime, last: datetime) -> int:
     """Problems of a county whose assignment (交办) came late or never came in time within
     [first, last) UTC (scoring item 5)."""

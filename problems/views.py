@@ -2,7 +2,7 @@
 list and entry, the public complaint form, and upper-level findings."""
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import (
@@ -30,11 +30,11 @@ from grid.htmx import page_or_fragment
 from grid.models import Grid, User, subtree_clause
 from grid.paging import page_of
 from grid.queries import locate, names_of
-from grid.time import local_today, utcnow
+from grid.time import datetime_local, local_today, local_zone, utcnow
 from patrol import catalog
-from problems import escalation, findings, queries, services
+from problems import escalation, findings, labels, queries, services
 from problems.access import enters_problems, is_prefecture_staff, problem_or_abort
-from problems.escalation import OPEN_STATES
+from problems.escalation import OPEN_STATES, State
 from problems.findings import ALREADY_REPORTED, MISSED, PENDING
 from problems.models import Problem, ProblemEvent, UpperFinding
 from problems.settings import match_settings, recheck_by
@@ -161,7 +161,7 @@ def act(problem_id):
         version = form.integer("version", _l("Version"), low=0, high=MAX_VERSION)
         if version is None:
             raise ServiceError(_("The page is out of date. Reload it."))
-        services.act(
+        row = services.act(
             problem,
             current_account(),
             services.Act(
@@ -180,10 +180,11 @@ def act(problem_id):
             ),
             photo_store(),
         )
+        return _done(row)  # worded now: the commit expires the row
 
     return perform(
         step,
-        _("Done."),
+        lambda message: message,
         url_for("problems.show", problem_id=problem_id),
         prepare=lambda: _photos(grid, current_user.name, fix=_fix(form)),
     )
@@ -550,3 +551,40 @@ def deadline_class(problem: Problem, now) -> str:
     if problem.deadline_at is None or problem.state not in OPEN_STATES:
         return ""
     return "overdue" if problem.deadline_at < now else ""
+
+
+def day_included(day: date | str) -> str:
+    """A last day on which the work may still be done: "2026-12-07 (that day included)"."""
+    return _("%(day)s (that day included)", day=str(day))
+
+
+def due_text(deadline: datetime | None) -> str:
+    """A deadline as people read it. One at local midnight is the end of the day before (a
+    rectification's, set as a day: escalation._deadline), so it is shown as that day,
+    included, the way the day was set; any other as its local date and time."""
+    if deadline is None:
+        return ""
+    moment = deadline.replace(tzinfo=UTC).astimezone(local_zone())
+    if moment.time() == time.min:
+        return day_included(moment.date() - timedelta(days=1))
+    return datetime_local(deadline)
+
+
+def deadline_text(problem: Problem) -> str:
+    """The deadline line of a problem in a list or on its page: the rectification's while it is
+    being rectified (the same words as its assignment), the step's otherwise."""
+    when = due_text(problem.deadline_at)
+    if problem.state == State.RECTIFYING:
+        return _("Rectify by: %(when)s", when=when)
+    return _("Due by: %(when)s", when=when)
+
+
+def _done(row: ProblemEvent) -> str:
+    """The message after a step: what was done and what happens next."""
+    data = row.data or {}
+    return _(
+        labels.DONE[row.event],
+        assignee=data.get("assignee") or "",
+        department=data.get("lead_department") or "",
+        when=day_included(data["due_date"]) if data.get("due_date") else "",
+    )

@@ -70,7 +70,7 @@ def _fields(form: inputs.Fields) -> services.SourceFields:
         raise ServiceError(_("Give both latitude and longitude, or neither."))
     special = form.flag("special_supervision")
     return services.SourceFields(
-        name=form.text("name", _l("Name"), max_length=120),
+        name=form.text("name", _l("Source name"), max_length=120),
         kind=form.text("kind", _l("Kind"), max_length=20),
         lon=lon,
         lat=lat,

@@ -9,6 +9,7 @@ and the timeline shows every step in order to everyone, the prefecture included.
 """
 
 import os
+import re
 import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -29,7 +30,16 @@ PEOPLE = ("cun", "sangong", "changji", "zhifa", "zhou")
 ZONE = ZoneInfo("Asia/Shanghai")  # the app's TIMEZONE: deadlines are days there
 
 # What the pages say in Chinese (translations/zh_Hans_CN).
-DONE = "已完成。"
+DAY = r"\d{4}-\d{2}-\d{2}（含当日）"
+DONE = {  # what each step says it did, and what comes next
+    "escalate": "已上报乡镇，等待乡镇审核。",
+    "approve": "已同意上报县（市），等待县（市）交办。",
+    "assign": re.compile(rf"^已交办给.+，整改期限：{DAY}。$"),
+    "submit": "已提交整改，等待复查。",
+    "recheck_fail": re.compile(rf"^复查不通过，已退回重新整改，整改期限：{DAY}。$"),
+    "recheck_pass": "复查通过，问题已整改办结。",
+    "supervise": "已下达督办，已通知相关责任人。",
+}
 LABEL = {
     "report": "已上报",
     "escalate": "上报乡镇（街道）",
@@ -174,7 +184,7 @@ class Desk:
             form.locator("input[name=photos]").set_input_files(list(photos))
         with page.expect_navigation(url=url):
             form.locator("button[type=submit]").click()
-        expect(page.locator(".flash")).to_have_text(DONE)
+        expect(page.locator(".flash")).to_have_text(DONE[event])
         expect(page.locator(f".meta .tag.state-{to_state}")).to_have_text(STATE[to_state])
         return page
 

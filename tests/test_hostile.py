@@ -124,7 +124,7 @@ class Ctx:
 # --- the table ------------------------------------------------------------------------------
 
 SOURCE_FIELDS = {
-    "name": F("text", "Name"),
+    "name": F("text", "Source name"),
     "kind": F("text", "Kind"),
     "lat": F("number", "Latitude"),
     "lon": F("number", "Longitude"),

@@ -419,6 +419,16 @@ def test_the_list_filters_and_pages(client, auth):
     assert ">0 sources<" in text_of(client.get("/sources/?q=100%25_"))
 
 
+def test_a_source_has_a_name_not_a_persons_name(client, auth):
+    """A source's name is 名称; 姓名 is a person's, and the people pages keep it (issue 10)."""
+    auth.login("changji")
+    page = client.get("/sources/").get_data(as_text=True)
+    assert "<th>名称</th>" in page and 'placeholder="名称"' in page and "姓名" not in page
+    assert '<label>名称 <input name="name"' in client.get("/sources/new").get_data(as_text=True)
+    auth.login("admin")
+    assert "<th>姓名</th>" in client.get("/people/").get_data(as_text=True)
+
+
 def test_the_village_supervisor_sees_only_the_village(client, auth):
     village = cun_village()
     auth.login("cun")

@@ -19,6 +19,7 @@ from evidence.services import photo_store
 from extensions import db
 from grid import audit
 from grid import queries as grid_queries
+from grid import services as grid_services
 from grid.access import load_identity
 from grid.chain import link_hash
 from grid.demo import point_in
@@ -26,8 +27,8 @@ from grid.errors import Conflict, ServiceError
 from grid.models import Membership, Role, User, membership_cover, point
 from grid.time import local_today, local_zone, now_local, to_utc
 from notify.models import Notification
-from problems import queries, services
-from problems.escalation import Capacity, State
+from problems import labels, queries, services
+from problems.escalation import Capacity, Event, State
 from problems.models import Problem, ProblemEvent, problem_photo
 from problems.services import event_record
 from sources.models import Source
@@ -242,6 +243,17 @@ WHO_MAY = [
     ("township", "supervise", {"zhou"}),
 ]
 FIELDS = {"comment": "意见", "due_date": None, "photos": None, "assignee_login": "zhifa"}
+SAID = {
+    "escalate": lambda: "已上报乡镇，等待乡镇审核。",
+    "approve": lambda: "已同意上报县（市），等待县（市）交办。",
+    "send_back": lambda: "已退回村级，等待村级重新处理。",
+    "assign": lambda: f"已交办给{person('zhifa').name}，整改期限：{due()}（含当日）。",
+    "refer": lambda: "已报请州（市）协调，等待州（市）处理。",
+    "submit": lambda: "已提交整改，等待复查。",
+    "recheck_pass": lambda: "复查通过，问题已整改办结。",
+    "recheck_fail": lambda: f"复查不通过，已退回重新整改，整改期限：{due()}（含当日）。",
+    "supervise": lambda: "已下达督办，已通知相关责任人。",
+}
 ROUTE_TO = {
     "village": [],
     "township": [("cun", "escalate")],
@@ -317,7 +329,8 @@ def test_who_may_fire_what_over_http(client, state, event, actor, allowed):
     assert response.status_code == 200
     db.session.expire_all()
     if allowed:
-        assert "已完成" in page and len(events(problem)) == count + 1
+        assert SAID[event]() in page and len(events(problem)) == count + 1
+        assert "已完成。" not in page  # not a bare "done" that says nothing
     else:
         assert "无权" in page or "当前环节" in page, page[:2000]
         assert problem.version == version and len(events(problem)) == count
@@ -333,6 +346,79 @@ def test_the_buttons_offered_are_those_allowed(client):
     login(client, person("cun"))
     page = client.get(f"/patrol/problems/{problem.id}").get_data(as_text=True)
     assert 'value="approve"' not in page and 'value="comment"' in page
+
+
+def test_every_step_says_what_it_did(client):
+    """No bare "done": each step's message says what was done and what comes next, in
+    Chinese, with its placeholders filled (issue 10, item 10)."""
+    assert set(labels.DONE) == {e.value for e in Event}
+    problem = report()
+    login(client, person("cun"))
+    response = client.post(
+        f"/problems/{problem.id}/act",
+        data={
+            "csrf_token": csrf_token(client),
+            "event": "comment",
+            "version": str(problem.version),
+            "comment": "已联系施工方",
+        },
+        follow_redirects=True,
+    )
+    page = response.get_data(as_text=True)
+    assert "已添加意见。" in page and "已完成。" not in page
+
+
+def test_the_rectification_deadline_reads_the_same_everywhere(client):
+    """One deadline, one wording: the day set at assignment, that day included, on the page's
+    deadline line, on the assignment and in the timeline; the instant kept is unchanged (the
+    end of that day, local midnight)."""
+    problem = report()
+    bring(problem, "rectifying")
+    day = due()
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), local_zone())
+    assert problem.rectify_due == day and problem.deadline_at == to_utc(end)
+    said = f"整改期限：{day}（含当日）"
+    login(client, person("zhifa"))
+    page = client.get(f"/patrol/problems/{problem.id}").get_data(as_text=True)
+    assert page.count(said) == 3, page  # the deadline line, the assignment, the timeline
+    assert "须于" not in page and f"{day + timedelta(days=1)} 00:00" not in page
+    inbox = client.get("/problems/inbox").get_data(as_text=True)
+    assert said in inbox and "须于" not in inbox
+    login(client, person("changji"))
+    listed = client.get("/problems/?state=rectifying").get_data(as_text=True)
+    assert f"{day}（含当日）" in listed
+
+
+def test_a_deadline_within_a_day_shows_its_time(client):
+    """The township's 24 hours end at a time of day: shown with it, in the same wording."""
+    problem = report(now=local(2025, 9, 30, 18))
+    act(problem, "cun", "escalate", now=local(2025, 9, 30, 18, 30))
+    login(client, person("sangong"))
+    page = client.get(f"/patrol/problems/{problem.id}").get_data(as_text=True)
+    assert "办理期限：2025-10-01 18:30" in page and "须于" not in page
+
+
+def test_the_open_filter_means_not_yet_closed(client):
+    """The list's "Open" filter is the problems not yet closed (未办结), not the verb 打开."""
+    login(client, person("changji"))
+    page = client.get("/problems/").get_data(as_text=True)
+    assert ">未办结</a>" in page and "打开" not in page
+
+
+def test_a_department_officer_is_shown_where_their_work_is(client):
+    """Without a post in the grid, a person assigned rectifications is pointed to their inbox,
+    not told to ask an administrator; the hint stays for people with neither."""
+    problem = report()
+    bring(problem, "rectifying")
+    login(client, person("zhifa"))
+    page = client.get("/").get_data(as_text=True)
+    assert "您的工作来自交办给本部门的问题，见“我的待办”。" in page
+    assert 'href="/problems/inbox"' in page and "管理员" not in page
+    nobody = grid_services.create_user("nopost", "无岗位", DEMO_PASSWORD)
+    db.session.flush()
+    login(client, nobody)
+    page = client.get("/").get_data(as_text=True)
+    assert "请联系系统管理员" in page and "交办给本部门" not in page
 
 
 @pytest.mark.parametrize("located", [True, False], ids=["position", "none"])
@@ -693,7 +779,7 @@ def test_two_clients_approving_at_once_one_wins(live_app):
     for thread in threads:
         thread.join(30)
     assert len(pages) == 2
-    assert sum("已完成" in page for page in pages) == 1
+    assert sum(SAID["approve"]() in page for page in pages) == 1
     assert sum("他人" in page for page in pages) == 1
     with live_app.app_context():
         assert events(db.session.get(Problem, problem_id)).count("approve") == 1
