@@ -163,7 +163,7 @@ def test_the_bottom_bar_holds_at_most_five_and_the_rest_is_behind_more(
     context.close()
 
 
-def test_the_problems_list_is_cards_on_a_phone_and_a_table_on_a_desktop(browser, live_server):
+def test_lists_are_cards_on_a_phone_and_tables_on_a_desktop(browser, live_server):
     """At 360 px a list's rows are cards, nothing cut off or scrolled sideways; at 1440 px it
     is the table with its header."""
     for width, height in ((360, 740), (1440, 900)):
@@ -174,16 +174,18 @@ def test_the_problems_list_is_cards_on_a_phone_and_a_table_on_a_desktop(browser,
         page.fill("#password", DEMO_PASSWORD)
         page.click("button[type=submit].primary")
         page.wait_for_url(live_server + "/")
-        page.goto(live_server + "/problems/")
-        wrap = page.locator(".table-wrap").first
-        assert wrap.evaluate("w => w.scrollWidth <= w.clientWidth")  # nothing cut off
-        assert page.evaluate("document.documentElement.scrollWidth") <= width
-        header = page.locator("table.stack thead")
-        assert header.is_visible() == (width >= 900)
-        rows = page.locator("table.stack tbody tr")
-        if rows.count() and width < 900:
-            first = rows.first.bounding_box()
-            assert first["width"] <= width and first["height"] >= 60  # a card, lines stacked
+        for path in ("/problems/", "/sources/"):
+            page.goto(live_server + path)
+            wrap = page.locator(".table-wrap").first
+            assert wrap.evaluate("w => w.scrollWidth <= w.clientWidth"), path  # nothing cut off
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            header = page.locator("table.stack thead")
+            assert header.is_visible() == (width >= 900), path
+            rows = page.locator("table.stack tbody tr")
+            assert rows.count() > 0, path
+            if width < 900:
+                first = rows.first.bounding_box()
+                assert first["width"] <= width and first["height"] >= 60  # a card, stacked
         context.close()
 
 
