@@ -11,6 +11,7 @@ from grid import queries, services
 from grid.errors import ServiceError
 from grid.models import ComplaintChannel, Grid, Membership, Role, User
 from grid.time import local_today
+from problems.models import Problem
 from tests.conftest import csrf_token, sign_in
 
 
@@ -433,3 +434,16 @@ def test_the_public_finds_the_complaint_form_and_calls_the_hotline_in_one_tap(cl
     page = client.get(f"/public/{county.id}").get_data(as_text=True)
     assert 'href="tel:09942345678">0994-2345678</a>' in page
     assert client.get("/complaint").status_code == 200
+
+
+def test_a_problems_page_belongs_to_the_problems_tab(client, auth):
+    """Its address starts /patrol/problems/, but it is a problem's page: 问题 is the current tab,
+    not 巡查 (issue 10)."""
+    auth.login("cun")
+    problem = db.session.scalar(sa.select(Problem).order_by(Problem.id).limit(1))
+    if problem is None:
+        pytest.skip("the demo has no problem")
+    page = client.get(f"/patrol/problems/{problem.id}").get_data(as_text=True)
+    nav = page[page.index('class="mainnav"') :].split("</nav>")[0]
+    current = re.findall(r'<a href="([^"]+)"[^>]*aria-current="page"', nav)
+    assert current and set(current) == {"/problems/"}
