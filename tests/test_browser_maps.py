@@ -1,5 +1,7 @@
-"""The patrol map on a phone (issue 10, item 9): the supervisor sees his grid's boundary and
-himself on it, and is told in words, not only by a number, when he is far outside it."""
+"""The patrol and complaint maps on a phone (issue 10, item 9): the supervisor sees his grid's
+boundary and himself on it, and is told in words, not only by a number, when he is far outside
+it; a map without tiles says why it is grey. The live server's tile URL refuses connections, so
+tiles always fail here."""
 
 import os
 
@@ -43,3 +45,14 @@ def test_far_from_the_grid_is_said_in_words_and_cleared_on_return(
 
     context.set_geolocation({"latitude": lat, "longitude": lon})
     page.wait_for_selector(FAR, state="hidden")
+
+
+@pytest.mark.parametrize(
+    ("path", "note"),
+    [("/patrol/", "#patrol-map-note"), ("/complaint", "#complaint-map-note")],
+)
+def test_a_map_without_tiles_says_why(phone, live_server, path, note):
+    _context, page = phone
+    page.goto(live_server + path)
+    page.wait_for_selector(note + ":not(:empty)", state="visible")
+    assert "底图无法加载" in page.locator(note).text_content()

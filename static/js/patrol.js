@@ -341,7 +341,7 @@
     var el = $('patrol-map');
     if (!window.L || !el) return;
     map = L.map(el, {zoomControl: true});
-    if (el.dataset.tiles) L.tileLayer(el.dataset.tiles, {attribution: GridText.html(el.dataset.attribution)}).addTo(map);
+    GridTiles.add(map, el, $('patrol-map-note'));
     layers = {sources: L.layerGroup().addTo(map), me: null};
     var points = [];
     sources.forEach(function (s) {
