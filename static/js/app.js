@@ -19,6 +19,22 @@
     }
   };
 
+  // A map's tile layer, and a sentence under the map when there are no tiles to show (none
+  // configured, or the tile server unreachable) so a grey box is never left unexplained.
+  // The map element carries the tile URL and the sentence; note is where the sentence goes.
+  window.GridTiles = {
+    add: function (map, el, note, options) {
+      var d = el.dataset;
+      function explain() { if (note && !note.textContent) note.textContent = d.labelNoTiles || ''; }
+      if (!d.tiles) { explain(); return null; }
+      var opts = {attribution: GridText.html(d.attribution)};
+      Object.keys(options || {}).forEach(function (k) { opts[k] = options[k]; });
+      var tiles = L.tileLayer(d.tiles, opts);
+      tiles.once('tileerror', explain);
+      return tiles.addTo(map);
+    }
+  };
+
   if ('serviceWorker' in navigator && swUrl) {
     navigator.serviceWorker.register(swUrl, {scope: '/'}).catch(function (err) {
       console.warn('service worker not registered', err);

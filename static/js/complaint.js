@@ -14,7 +14,7 @@
   }
   if (window.L) {
     map = L.map(el).setView([44.0, 87.3], 8);
-    if (el.dataset.tiles) L.tileLayer(el.dataset.tiles, {attribution: GridText.html(el.dataset.attribution)}).addTo(map);
+    GridTiles.add(map, el, document.getElementById('complaint-map-note'));
     map.on('click', function (e) { mark(e.latlng.lat, e.latlng.lng); });
     if (lat.value && lon.value) mark(Number(lat.value), Number(lon.value));
   }

@@ -7,15 +7,7 @@
   var map = L.map(el, {zoomSnap: 0.5});
   var note = document.getElementById('map-note');
   var title = document.getElementById('map-title');
-  var tileErrors = 0;
-  if (d.tiles) {
-    var tiles = L.tileLayer(d.tiles, {maxZoom: +d.maxZoom || 18, attribution: GridText.html(d.attribution)});
-    tiles.on('tileerror', function () {
-      tileErrors += 1;
-      if (tileErrors === 1 && note) note.textContent = d.labelNoTiles;
-    });
-    tiles.addTo(map);
-  }
+  GridTiles.add(map, el, note, {maxZoom: +d.maxZoom || 18});
   var colours = {1: '#0b6e4f', 2: '#1565c0', 3: '#6a1b9a', 4: '#ef6c00'};
   var current = d.geojson;
   var layer = null;

@@ -10,9 +10,12 @@
   var MAX_SPEED_MS = 70;     // a hop faster than this (about 250 km/h) is a bad fix
   var ROUTE_FLUSH = 10;      // points per queued route item
   var PHOTO_MAX_PX = 1600;   // shrink on the phone before storing (the server re-encodes anyway)
+  var FAR_FROM_GRID_M = 2000;     // this far outside the boundary, say so in words
+  var FAR_FROM_SOURCES_M = 5000;  // the same, judged by the nearest source when there is no boundary
 
   var position = null, patrol = null, lastKept = null, route = [], sources = [];
   var visited = {day: '', ids: []}, map = null, layers = null, problemFor = null;
+  var boundary = null;  // the grid's outer rings as [[lon, lat], ...], once loaded
 
   function $(id) { return document.getElementById(id); }
 
@@ -43,6 +46,7 @@
     if (patrol) keep(position);
     renderSources();
     showPosition();
+    showFar();
   }
 
   function keep(pos) {
@@ -171,10 +175,54 @@
 
   // --- the page -------------------------------------------------------------------------------
 
+  function metresText(m) {
+    return m >= 1000 ? (m / 1000).toFixed(1) + ' ' + d.labelKm : Math.round(m) + ' ' + d.labelM;
+  }
+
   function distanceText(s) {
     if (!position || s.lat === null) return '';
-    var m = haversine(position.lat, position.lon, s.lat, s.lon);
-    return m >= 1000 ? (m / 1000).toFixed(1) + ' ' + d.labelKm : Math.round(m) + ' ' + d.labelM;
+    return metresText(haversine(position.lat, position.lon, s.lat, s.lon));
+  }
+
+  // --- how far outside the grid ---------------------------------------------------------------
+
+  // Metres from the position to the boundary, 0 inside. A flat projection around the position
+  // is close enough at village scale and still right to a few percent at 100 km.
+  function outsideBy(lat, lon, rings) {
+    var kx = 111320 * Math.cos(lat * Math.PI / 180), ky = 110540;
+    var inside = false, best = Infinity;
+    rings.forEach(function (ring) {
+      for (var i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+        var ax = (ring[j][0] - lon) * kx, ay = (ring[j][1] - lat) * ky;
+        var bx = (ring[i][0] - lon) * kx, by = (ring[i][1] - lat) * ky;
+        if ((ay > 0) !== (by > 0) && 0 < ax + (bx - ax) * (0 - ay) / (by - ay)) inside = !inside;
+        var dx = bx - ax, dy = by - ay, len = dx * dx + dy * dy;
+        var t = len ? Math.max(0, Math.min(1, -(ax * dx + ay * dy) / len)) : 0;
+        best = Math.min(best, Math.sqrt(Math.pow(ax + t * dx, 2) + Math.pow(ay + t * dy, 2)));
+      }
+    });
+    return inside ? 0 : best;
+  }
+
+  function farBy() {
+    if (!position) return 0;
+    if (boundary && boundary.length) {
+      var m = outsideBy(position.lat, position.lon, boundary);
+      return m > FAR_FROM_GRID_M ? m : 0;
+    }
+    var nearest = Infinity;
+    sources.forEach(function (s) {
+      if (s.lat !== null) nearest = Math.min(nearest, haversine(position.lat, position.lon, s.lat, s.lon));
+    });
+    return nearest !== Infinity && nearest > FAR_FROM_SOURCES_M ? nearest : 0;
+  }
+
+  function showFar() {
+    var box = $('patrol-far'), m = farBy();
+    box.hidden = !m;
+    if (!m) return;
+    var km = m >= 10000 ? Math.round(m / 1000) : (m / 1000).toFixed(1);
+    box.textContent = d.labelFar.replace('{distance}', km + d.labelKm);
   }
 
   function isVisited(s) {
@@ -282,7 +330,10 @@
 
   function showPosition() {
     if (!map || !position) return;
-    if (!layers.me) layers.me = L.circleMarker([position.lat, position.lon], {radius: 7, color: '#c62828'}).addTo(map);
+    if (!layers.me) {
+      layers.me = L.circleMarker([position.lat, position.lon],
+        {radius: 7, color: '#c62828', fillOpacity: 0.6, className: 'patrol-me'}).addTo(map);
+    }
     layers.me.setLatLng([position.lat, position.lon]);
   }
 
@@ -290,7 +341,7 @@
     var el = $('patrol-map');
     if (!window.L || !el) return;
     map = L.map(el, {zoomControl: true});
-    if (el.dataset.tiles) L.tileLayer(el.dataset.tiles, {attribution: GridText.html(el.dataset.attribution)}).addTo(map);
+    GridTiles.add(map, el, $('patrol-map-note'));
     layers = {sources: L.layerGroup().addTo(map), me: null};
     var points = [];
     sources.forEach(function (s) {
@@ -301,6 +352,28 @@
     if (points.length) map.fitBounds(points, {padding: [20, 20], animate: false, maxZoom: 16});
     else map.setView([44.0, 87.3], 9);
     showPosition();
+    loadBoundary();
+  }
+
+  function loadBoundary() {
+    fetch(d.geojsonUrl, {credentials: 'same-origin', headers: {Accept: 'application/geo+json'}})
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (data) {
+        var own = data.features.filter(function (f) { return f.properties.focus; });
+        if (!own.length) return;
+        layers.boundary = L.geoJSON(own, {
+          style: {color: '#0b6e4f', weight: 2, fillOpacity: 0.05, className: 'patrol-boundary'},
+          interactive: false
+        }).addTo(map);
+        map.fitBounds(layers.boundary.getBounds(), {padding: [10, 10], animate: false});
+        boundary = [];
+        own.forEach(function (f) {
+          var g = f.geometry, polygons = g.type === 'MultiPolygon' ? g.coordinates : [g.coordinates];
+          polygons.forEach(function (rings) { boundary.push.apply(boundary, rings); });
+        });
+        showFar();
+      })
+      .catch(function () { /* offline: the sources still place the patrol */ });
   }
 
   function loadSources() {
@@ -342,6 +415,7 @@
       }
       render();
       renderSources();
+      showFar();
       drawMap();
       Q.changed();
       kick();

@@ -1,0 +1,58 @@
+"""The patrol and complaint maps on a phone (issue 10, item 9): the supervisor sees his grid's
+boundary and himself on it, and is told in words, not only by a number, when he is far outside
+it; a map without tiles says why it is grey. The live server's tile URL refuses connections, so
+tiles always fail here."""
+
+import os
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+FAR = "#patrol-far"
+
+
+def open_patrol(page, live_server):
+    page.goto(live_server + "/patrol/")
+    page.wait_for_selector("#patrol-map path.patrol-boundary", state="attached")
+    page.wait_for_selector("#patrol-map path.patrol-me", state="attached")
+
+
+def test_patrol_map_shows_the_boundary_and_the_phone(phone, live_server):
+    _context, page = phone
+    open_patrol(page, live_server)
+    assert page.locator("#patrol-map path.patrol-boundary").count() >= 1
+    assert page.locator("#patrol-map path.patrol-me").count() == 1
+    assert page.locator(FAR).is_hidden()  # inside the village: nothing to warn about
+
+
+def test_far_from_the_grid_is_said_in_words_and_cleared_on_return(
+    phone, live_server, village, artifacts_dir
+):
+    context, page = phone
+    _grid_id, lon, lat = village
+    open_patrol(page, live_server)
+    assert page.locator(FAR).is_hidden()
+
+    context.set_geolocation({"latitude": lat + 0.75, "longitude": lon})  # about 83 km north
+    page.wait_for_selector(FAR, state="visible")
+    text = page.locator(FAR).text_content()
+    assert "您当前位置距本网格约" in text
+    assert "请确认是否在巡查区域内" in text
+    km = int(text.split("约")[1].split("公里")[0])
+    assert 60 <= km <= 90  # outside by less than the distance to the point inside
+    page.screenshot(path=os.path.join(artifacts_dir, "patrol-far-from-grid.png"), full_page=True)
+
+    context.set_geolocation({"latitude": lat, "longitude": lon})
+    page.wait_for_selector(FAR, state="hidden")
+
+
+@pytest.mark.parametrize(
+    ("path", "note"),
+    [("/patrol/", "#patrol-map-note"), ("/complaint", "#complaint-map-note")],
+)
+def test_a_map_without_tiles_says_why(phone, live_server, path, note):
+    _context, page = phone
+    page.goto(live_server + path)
+    page.wait_for_selector(note + ":not(:empty)", state="visible")
+    assert "底图无法加载" in page.locator(note).text_content()
