@@ -24,7 +24,7 @@ from tests.conftest import DEMO_PASSWORD
 pytestmark = pytest.mark.browser
 
 ZONE = ZoneInfo("Asia/Shanghai")
-DONE = "已完成。"
+SUBMITTED = "已提交整改，等待复查。"  # the step says what it did and what comes next
 
 
 def rectifying_problem(live_app, village) -> int:
@@ -88,7 +88,7 @@ def submit_photo_as_zhifa(context, live_server, problem_id, path):
     form.locator("input[name=photos]").set_input_files([path])
     with page.expect_navigation(url=url):
         form.locator("button[type=submit]").click()
-    expect(page.locator(".flash")).to_have_text(DONE)
+    expect(page.locator(".flash")).to_have_text(SUBMITTED)
     expect(page.locator(".meta .tag.state-rechecking")).to_have_count(1)
 
 
