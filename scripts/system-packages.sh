@@ -3,7 +3,7 @@
 #   scripts/system-packages.sh venv    python3-venv (Debian's python3 ships without ensurepip)
 #   scripts/system-packages.sh run     SpatiaLite and a CJK font (make run)
 #   scripts/system-packages.sh test    + PostgreSQL with PostGIS, and Chromium (make test)
-#   scripts/system-packages.sh bench   + PostgreSQL with PostGIS, and wrk (make bench)
+#   scripts/system-packages.sh bench   + PostgreSQL with PostGIS, wrk, Chromium and npm (make bench)
 set -eu
 
 want="libsqlite3-mod-spatialite fonts-noto-cjk"
@@ -12,7 +12,9 @@ case "${1:-run}" in
   venv) want="python3-venv" ;;
   run) ;;
   test) want="$want chromium postgresql"; postgis=yes ;;
-  bench) want="$want postgresql wrk"; postgis=yes ;;
+  bench) want="$want postgresql wrk chromium"; postgis=yes
+    # Lighthouse comes from npm; a NodeSource nodejs brings its own npm (Debian's would clash).
+    command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
   *) echo "usage: $0 venv|run|test|bench" >&2; exit 2 ;;
 esac
 
@@ -24,7 +26,7 @@ Install these with your package manager, then run the command again:
     to its path if it is not on the loader path)
   - a CJK font such as Noto Sans CJK SC (for photo watermarks)
   - for tests: PostgreSQL 13+ with PostGIS 3, and Chromium (set GRIDPATROL_CHROMIUM to its path)
-  - for benchmarks: wrk
+  - for benchmarks: wrk, chromium, nodejs and npm (Lighthouse)
 MSG
   exit 1
 fi
