@@ -109,7 +109,7 @@ def test_the_map_stays_under_the_bars_when_scrolled(phone, live_server):
     bar = page.locator(".sync-bar").bounding_box()
     map_top = page.locator("#patrol-map").bounding_box()["y"]
     page.mouse.wheel(0, map_top - bar["y"] - 10)  # the map's top under the sync bar
-    page.wait_for_timeout(300)
+    page.wait_for_function("() => window.scrollY > 0")
     count = page.locator("#queue-count").bounding_box()
     x, y = count["x"] + count["width"] / 2, count["y"] + count["height"] / 2
     on_top = page.evaluate("([x, y]) => document.elementFromPoint(x, y).id", [x, y])
