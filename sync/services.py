@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
@@ -147,6 +148,15 @@ def receipt(client_id: str) -> SyncReceipt | None:
     return db.session.get(SyncReceipt, client_id)
 
 
+def one_sender_at_a_time(user: User) -> None:
+    """Hold the sender's row until the write transaction ends, so that two runs of one phone's
+    queue (the page's and the service worker's Background Sync, or a retry sent while the
+    first is still being answered) are applied one after the other: the second finds the
+    first's receipts and gets its answers, instead of racing it into "already visited". On
+    SQLite the write transaction's lock does this already (FOR UPDATE is not emitted there)."""
+    db.session.execute(sa.select(User.id).where(User.id == user.id).with_for_update())
+
+
 def apply_item(up: Upload, item: Item) -> dict:
     """Record one item once: a repeat returns the first answer. Call it inside a savepoint of
     the item's own (apply_batch does), so that a refusal changes nothing."""
@@ -194,6 +204,7 @@ def apply_batch(up: Upload, raw_items: Iterable[Any]) -> list[dict]:
     its own (4xx, nothing of it kept), or, on an unexpected error, answered 500 (logged, its
     savepoint rolled back) while the others are recorded. The phone drops what was answered
     2xx, shows the refusals and keeps a 5xx item to send again."""
+    one_sender_at_a_time(up.user)
     results = []
     for raw in raw_items:
         client_id = raw.get("client_id") if isinstance(raw, dict) else None
@@ -381,6 +392,7 @@ def record_photo(
     """Write a prepared photo's row, link and receipt, once (in the write transaction): a
     repeat that arrived meanwhile gets the first answer."""
     user, received_at, timing = up.user, up.received_at, plan.timing
+    one_sender_at_a_time(user)
     done = receipt(upload.client_id)
     if done is not None:
         if done.user_id != user.id:

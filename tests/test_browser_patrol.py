@@ -254,11 +254,16 @@ def test_a_poisoned_item_between_good_ones_is_refused_and_the_queue_goes_on(
              const patrol = await GridQueue.get('patrol:' + gridId);
              const row = document.querySelectorAll('#source-list li')[1];
              const realNow = Date.now;
-             Date.now = () => 1e300;  // a clock gone mad: the issue's batch answered 500
+             // A clock gone mad (the issue's batch answered 500), for this item only: the stamp
+             // is read as add() is called, and the clock is back before anything else runs
+             // (a route point recorded meanwhile would be poisoned too).
+             Date.now = () => 1e300;
+             let added;
              try {
-               await GridQueue.add('visit', {patrol: patrol.client_id,
+               added = GridQueue.add('visit', {patrol: patrol.client_id,
                  source_id: Number(row.dataset.source), outcome: 'normal'});
              } finally { Date.now = realNow; }
+             await added;
            }""",
         _grid_id,
     )

@@ -330,3 +330,82 @@ def test_an_unexpected_error_answers_that_item_only(with_broken_kind, caplog):
         assert patrol is not None and patrol.ended_at is not None
         assert db.session.get(SyncReceipt, broken["client_id"]) is None  # sent again later
         db.session.remove()
+
+
+# --- one phone's queue sent twice at once --------------------------------------------------------
+
+
+class Gate:
+    """A kind of item that, the first time it is recorded, says so and waits to be let through:
+    a batch held half-applied, its first items written and not yet committed."""
+
+    def __init__(self):
+        self.arrived = threading.Event()
+        self.go = threading.Event()
+
+    def record(self, up, it, timing):
+        self.arrived.set()
+        assert self.go.wait(30), "the test never let the batch through"
+        return 0
+
+
+@pytest.fixture
+def gated(database):
+    application = make_app(database.clone())
+    gate = Gate()
+    ITEM_KINDS.add(application, "test.gate", ItemKind(gate.record))
+    yield application, gate
+    with application.app_context():
+        db.engine.dispose()
+
+
+def test_a_batch_sent_again_while_the_first_is_applied_gets_the_first_answers(gated):
+    """The page and the service worker both run the queue, or a phone retries a batch whose
+    answer it has not had yet: the second copy waits for the first and gets its answers
+    (before: on PostgreSQL it raced the first into a unique violation and a 500)."""
+    application, gate = gated
+    phones = []
+    for _ in range(2):  # two sessions of one person, as a page and a retry would be
+        client = application.test_client()
+        _login(client)
+        phones.append(Phone(client))
+    with application.app_context():
+        from grid.models import Grid, Membership, Role, User
+
+        user = db.session.scalar(sa.select(User).where(User.username == "cun"))
+        village = db.session.scalar(
+            sa.select(Grid)
+            .join(Membership, Membership.grid_id == Grid.id)
+            .where(Membership.user_id == user.id, Membership.role == Role.SUPERVISOR)
+        )
+        lon, lat = point_in(village)
+        db.session.remove()
+    batch = [
+        item("patrol.start", {"grid_id": village.id, "lat": lat, "lon": lon}),
+        item("test.gate", {}, offset_ms=1000),
+    ]
+    answers = {}
+
+    def send(n):
+        answers[n] = phones[n].send(*batch)
+
+    first = threading.Thread(target=send, args=(0,), daemon=True)
+    first.start()
+    assert gate.arrived.wait(30), "the first batch never reached its second item"
+    second = threading.Thread(target=send, args=(1,), daemon=True)
+    second.start()
+    time.sleep(1)  # the time for the second copy to overtake the first, were it let through
+    gate.go.set()
+    first.join(30)
+    second.join(30)
+    assert answers[0].status_code == answers[1].status_code == 200
+    assert answers[1].json["results"] == answers[0].json["results"]
+    assert [r["status"] for r in answers[0].json["results"]] == [201, 201]
+    with application.app_context():
+        from patrol.models import Patrol
+
+        patrols = db.session.scalars(
+            sa.select(Patrol).where(Patrol.client_id == batch[0]["client_id"])
+        ).all()
+        assert len(patrols) == 1
+        db.session.remove()

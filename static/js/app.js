@@ -39,6 +39,13 @@
     navigator.serviceWorker.register(swUrl, {scope: '/'}).catch(function (err) {
       console.warn('service worker not registered', err);
     });
+    // A page opened while the worker was still activating stays uncontrolled (its claim ran
+    // for the page before): ask it to claim this one too, so a reload works offline.
+    navigator.serviceWorker.ready.then(function (registration) {
+      if (!navigator.serviceWorker.controller && registration.active) {
+        registration.active.postMessage({type: 'claim'});
+      }
+    });
   }
 
   // Keep the bottom bar's pages on the phone while the network is there (templates/desk/sw.js).

@@ -129,7 +129,7 @@
       base = base || '';
       var next = function () {
         again = false;
-        return run(base).then(function (outcome) {
+        return exclusive(function () { return run(base); }).then(function (outcome) {
           return again && outcome.state === 'done' ? next() : outcome;
         });
       };
@@ -144,6 +144,13 @@
       return running;
     }
   };
+
+  // The page and the service worker (Background Sync) each run the queue: one at a time, so
+  // that one queue is never sent twice at once (the server would answer both, but slower).
+  function exclusive(work) {
+    var locks = global.navigator && global.navigator.locks;
+    return locks ? locks.request('gridpatrol-sync', work) : work();
+  }
 
   function fetchJson(url, options) {
     return global.fetch(url, Object.assign({credentials: 'same-origin'}, options)).then(function (r) {

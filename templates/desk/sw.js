@@ -69,6 +69,8 @@ self.addEventListener('message', (event) => {
   // Signing out forgets the pages kept for offline reading (they are the user's own).
   if (data.type === 'logout') {
     event.waitUntil(caches.delete(PAGES));
+  } else if (data.type === 'claim') {
+    event.waitUntil(self.clients.claim());
   } else if (data.type === 'warm' && Array.isArray(data.paths)) {
     event.waitUntil(warm(data.paths.filter((p) => typeof p === 'string').slice(0, 12)));
   }
