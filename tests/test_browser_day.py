@@ -11,6 +11,7 @@ from tests.test_browser_patrol import (
     open_patrol,
     photo_file,
     report_problem,
+    visit_source,
     wait_synced,
 )
 
@@ -99,6 +100,45 @@ def test_after_reporting_a_problem_the_page_says_what_happens_next(
     context.set_offline(False)
     page.click("#sync-now")
     wait_synced(page)
+
+
+# What the phone's queue holds, read from IndexedDB itself (static/js/queue.js).
+HELD = """async () => {
+  const c = await GridQueue.counts();
+  return {items: c.items, photos: c.photos,
+          routes: c.pending.filter((it) => it.kind === 'patrol.route').length};
+}"""
+
+
+def test_the_queue_count_is_what_was_recorded(phone, live_server, village):
+    """Offline, a visit with one photo and a problem with two: the bar counts what the phone's
+    queue holds and says it as recorded, two records and three photos; sent, nothing."""
+    context, page = phone
+    _grid_id, lon, lat = village
+    open_patrol(page, live_server)
+    page.click("#start-patrol")
+    wait_synced(page)
+    assert page.inner_text("#queue-detail") == ""
+    context.set_offline(True)
+    visit_source(page, 0, [photo_file("v.jpg", lon, lat, 20)])
+    report_problem(
+        page, 1, [photo_file("p1.jpg", lon, lat, 90), photo_file("p2.jpg", lon, lat, 150)]
+    )
+    page.wait_for_function("() => Number(document.getElementById('queue-count').textContent) >= 6")
+    held = page.evaluate(HELD)
+    # two visits, the problem, and the route walked so far (a segment sent with each visit)
+    assert held["items"] - held["routes"] == 3 and held["photos"] == 3
+    assert page.inner_text("#queue-count") == str(held["items"] + held["photos"])
+    detail = "2 条记录 · 3 张照片"  # the problem and the visit it was found on are one
+    if held["routes"]:
+        detail += f" · {held['routes']} 段轨迹"
+    assert page.inner_text("#queue-detail") == detail
+    assert "无网络" in page.inner_text("#sync-state")
+    context.set_offline(False)
+    page.click("#sync-now")
+    wait_synced(page)
+    assert page.evaluate(HELD) == {"items": 0, "photos": 0, "routes": 0}
+    assert page.inner_text("#queue-detail") == ""
 
 
 def test_the_map_stays_under_the_bars_when_scrolled(phone, live_server):

@@ -276,5 +276,6 @@ def test_a_poisoned_item_between_good_ones_is_refused_and_the_queue_goes_on(
     refused.first.wait_for()
     assert refused.count() == 1
     assert "device_ms" in refused.first.inner_text()  # the reason, naming the field
+    assert refused.first.inner_text().startswith("巡查记录: ")  # what was refused, in words
     after = counts(live_app)
     assert after["Visit"] - before["Visit"] == 2

@@ -5,6 +5,7 @@
   var app = document.getElementById('patrol-app');
   if (!app || !window.GridQueue) return;
   var d = app.dataset, Q = window.GridQueue, gridId = Number(d.gridId);
+  var kinds = JSON.parse(d.labelKinds || '{}');  // the queue's kinds of record, in words
   var KEY = {patrol: 'patrol:' + gridId, visited: 'visited:' + gridId, route: 'route:' + gridId};
   var MIN_STEP_M = 25;       // keep route points at least 25 m apart
   var MAX_SPEED_MS = 70;     // a hop faster than this (about 250 km/h) is a bad fix
@@ -309,9 +310,25 @@
       : d.labelNone;
   }
 
+  // What waits, as the supervisor recorded it: "2 条记录 · 3 张照片 · 1 段轨迹". A problem and
+  // the visit it was found on are one record; route segments are counted apart.
+  function queueDetail(c) {
+    var held = {}, records = 0, routes = 0;
+    c.pending.forEach(function (it) { held[it.client_id] = true; });
+    c.pending.forEach(function (it) {
+      if (it.kind === 'patrol.route') routes += 1;
+      else if (!(it.kind === 'problem' && it.data && held[it.data.visit])) records += 1;
+    });
+    return [[d.labelRecords, records], [d.labelPhotos, c.photos], [d.labelRoutes, routes]]
+      .filter(function (part) { return part[1] > 0; })
+      .map(function (part) { return part[0].replace('{n}', part[1]); })
+      .join(' · ');
+  }
+
   function showQueue(e) {
     var c = e.detail;
     $('queue-count').textContent = String(c.waiting);
+    $('queue-detail').textContent = queueDetail(c);
     var sync = c.sync || {};
     var text = {done: c.waiting ? '' : d.labelSent, offline: d.labelOffline, login: d.labelLogin,
                 error: d.labelError}[sync.state] || '';
@@ -323,7 +340,7 @@
     list.textContent = '';
     c.refused.forEach(function (r) {
       var li = document.createElement('li');
-      li.textContent = r.kind + ': ' + (r.message || r.error || r.status);
+      li.textContent = (kinds[r.kind] || r.kind) + ': ' + (r.message || r.error || r.status);
       list.appendChild(li);
     });
   }
@@ -416,9 +433,11 @@
       render();
       renderSources();
       showFar();
-      drawMap();
       Q.changed();
       kick();
+      // The map in a task of its own: the list and the counts are drawn first, and no single
+      // task blocks the phone for long (Leaflet's set-up is the page's heaviest work).
+      setTimeout(drawMap, 0);
     });
   if (navigator.geolocation) {
     navigator.geolocation.watchPosition(onPosition, function () {
