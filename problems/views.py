@@ -148,6 +148,21 @@ def show(problem_id):
     )
 
 
+@bp.route("/patrol/problems/sent/<uuid:client_id>")
+@login_required
+def sent(client_id):
+    """A problem recorded on a phone, found by the id the phone gave it: once its queue has
+    sent the problem, the patrol page offers its next step (send it up) through here, not
+    knowing the number the server gave it. Not (yet) here: 404; another's: 403."""
+    problem_id = db.session.scalar(
+        sa.select(Problem.id).where(Problem.client_id == str(client_id).lower())
+    )
+    if problem_id is None:
+        abort(404)
+    problem_or_abort(problem_id)
+    return redirect(url_for(".show", problem_id=problem_id))
+
+
 @bp.route("/problems/<int:problem_id>/act", methods=["POST"])
 @reads_first
 @login_required

@@ -58,7 +58,7 @@ class World:
     posts: dict
     channels: dict
     users: dict
-    records: dict  # grid name -> {"patrol": id, "problem": id, "photo": id}
+    records: dict  # grid name -> {"patrol": id, "problem": id, "problem_client": ..., "photo": id}
     sessions: dict  # person -> the id of a signed-in device of theirs
 
 
@@ -87,6 +87,7 @@ def _patrol_records(village):
     db.session.add(patrol)
     db.session.flush()
     problem = Problem(
+        client_id=str(uuid.uuid4()),
         reporter_id=supervisor,
         grid_id=village.id,
         patrol_id=patrol.id,
@@ -119,7 +120,12 @@ def _patrol_records(village):
     db.session.add(photo)
     db.session.flush()
     db.session.execute(problem_photo.insert().values(problem_id=problem.id, photo_id=photo.id))
-    return {"patrol": patrol.id, "problem": problem.id, "photo": photo.id}
+    return {
+        "patrol": patrol.id,
+        "problem": problem.id,
+        "problem_client": problem.client_id,
+        "photo": photo.id,
+    }
 
 
 @pytest.fixture
@@ -331,6 +337,13 @@ ROUTES.update(
             lambda w, t: f"/patrol/problems/{w.records[t]['problem']}",
             RECORD_GRIDS,
             _grid_view,
+        ),
+        # found by the id the phone gave it, then sent to its page
+        "problems.sent": Route(
+            "GET",
+            lambda w, t: f"/patrol/problems/sent/{w.records[t]['problem_client']}",
+            RECORD_GRIDS,
+            lambda a, t: 302 if _grid_view(a, t) == 200 else _grid_view(a, t),
         ),
         "evidence.photo": Route(
             "GET",

@@ -93,13 +93,22 @@ def test_after_reporting_a_problem_the_page_says_what_happens_next(
     assert notice.is_visible()
     assert "问题已记录" in notice.inner_text()
     assert "上报乡镇" in notice.inner_text()  # what to do next, in words
-    assert notice.locator("a").get_attribute("href") == "/problems/inbox"
+    assert notice.locator("a[href]").get_attribute("href") == "/problems/inbox"
     page.screenshot(
         path=os.path.join(artifacts_dir, f"patrol-problem-next-360-{database.backend}.png")
     )
+    assert page.locator("#problem-send-up").is_hidden()  # not sent yet: nothing to send up
     context.set_offline(False)
     page.click("#sync-now")
     wait_synced(page)
+    send_up = page.locator("#problem-send-up")
+    send_up.wait_for(state="visible")  # sent: its next step is one tap away
+    assert send_up.inner_text() == "上报乡镇"
+    send_up.click()
+    page.wait_for_url("**/patrol/problems/*#act-escalate")
+    escalate = page.locator("details#act-escalate")
+    assert escalate.get_attribute("open") is not None  # the problem's page, "send it up" open
+    assert escalate.locator("button[type=submit]").is_visible()
 
 
 # What the phone's queue holds, read from IndexedDB itself (static/js/queue.js).

@@ -466,6 +466,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "problems.show"): Route(
         "GET", "supervisor", lambda c: f"/patrol/problems/{c.ids['problem']}"
     ),
+    ("GET", "problems.sent"): Route(
+        "GET", "supervisor", lambda c: f"/patrol/problems/sent/{c.ids['problem_client']}"
+    ),
     ("POST", "problems.act"): Route(
         "POST",
         "supervisor",
@@ -633,7 +636,7 @@ def ctx(db_session, make_world, make_source, make_patrol, make_problem, make_pho
     spare = factories.person("spare")
     source = make_source(world)
     patrol = make_patrol(world, [source])
-    problem = make_problem(world)
+    problem = make_problem(world, client_id=str(uuid.uuid4()))
     photo = make_photo(world, problem_photo, problem.id)
     channel = grid_services.add_channel(world.county, "旧热线", "0994-0000000")
     document = ledger.add_document(
@@ -679,6 +682,7 @@ def ctx(db_session, make_world, make_source, make_patrol, make_problem, make_pho
             "source": source.id,
             "patrol": patrol.id,
             "problem": problem.id,
+            "problem_client": problem.client_id,
             "problem_version": problem.version,
             "photo": photo.id,
             "channel": channel.id,

@@ -195,6 +195,12 @@ def test_a_whole_patrol_once(cun, phone):
     saved = db.session.scalar(sa.select(Problem).where(Problem.client_id == problem["client_id"]))
     assert (saved.category, saved.severity, saved.stopped_on_spot) == ("dust", "serious", True)
     assert saved.grid_id == village.id and saved.reporter_id == user.id
+    # the patrol page, knowing only the id it gave the problem, finds its page (upper case too)
+    found = phone.client.get(f"/patrol/problems/sent/{problem['client_id'].upper()}")
+    assert found.status_code == 302
+    assert found.headers["Location"].endswith(f"/patrol/problems/{saved.id}")
+    assert phone.client.get(f"/patrol/problems/sent/{uuid.uuid4()}").status_code == 404
+    assert phone.client.get("/patrol/problems/sent/not-a-uuid").status_code == 404
 
 
 def test_route_keeps_points_25_m_apart_at_possible_speeds(cun, phone):

@@ -62,6 +62,17 @@
     navigator.serviceWorker.addEventListener('controllerchange', warmTabs);
   }
 
+  // A link to one of a page's actions (/patrol/problems/7#act-escalate) opens that action.
+  function openLinkedAction() {
+    var target = /^#act-[a-z_]+$/.test(location.hash) && document.getElementById(location.hash.slice(1));
+    if (target && target.tagName === 'DETAILS') {
+      target.open = true;
+      target.scrollIntoView({block: 'start'});
+    }
+  }
+  document.addEventListener('DOMContentLoaded', openLinkedAction);
+  window.addEventListener('hashchange', openLinkedAction);
+
   function csrfToken() {
     var meta = document.querySelector('meta[name="csrf-token"]');
     return meta ? meta.content : '';

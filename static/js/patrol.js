@@ -6,6 +6,7 @@
   if (!app || !window.GridQueue) return;
   var d = app.dataset, Q = window.GridQueue, gridId = Number(d.gridId);
   var kinds = JSON.parse(d.labelKinds || '{}');  // the queue's kinds of record, in words
+  var reported = null;  // the client id of the problem reported last on this page
   var KEY = {patrol: 'patrol:' + gridId, visited: 'visited:' + gridId, route: 'route:' + gridId};
   var MIN_STEP_M = 25;       // keep route points at least 25 m apart
   var MAX_SPEED_MS = 70;     // a hop faster than this (about 250 km/h) is a bad fix
@@ -127,7 +128,9 @@
         source_id: source ? source.id : null, category: fields.category,
         severity: fields.severity, description: fields.description,
         stopped_on_spot: fields.stopped, lat: f.lat, lon: f.lon, accuracy: f.accuracy});
-    }).then(function (item) { return attach(files, 'problem', item.client_id); });
+    }).then(function (item) {
+      return attach(files, 'problem', item.client_id).then(function () { return item; });
+    });
   }
 
   // --- photos: read the original's facts, then shrink ----------------------------------------
@@ -292,7 +295,9 @@
       $('problem-error').hidden = false;
       return;
     }
-    problem(problemFor, fields, form.elements.photos.files).then(function () {
+    problem(problemFor, fields, form.elements.photos.files).then(function (item) {
+      reported = item.client_id;
+      $('problem-send-up').hidden = true;
       $('problem-dialog').close();
       $('problem-next').hidden = false;  // what happens to it next, in words
       $('problem-next').scrollIntoView({block: 'center'});
@@ -325,8 +330,20 @@
       .join(' · ');
   }
 
+  // Once the problem just reported has left the queue (sent by this page or by the service
+  // worker) its next step is one tap away: its page, with "send it up" open.
+  function offerSendUp(c) {
+    if (!reported) return;
+    var waits = c.photoParents.indexOf(reported) >= 0 ||
+      c.pending.concat(c.refused).some(function (it) { return it.client_id === reported; });
+    var link = $('problem-send-up');
+    link.hidden = waits;
+    if (!waits) link.href = d.problemUrl.replace(/0{8}-0{4}-0{4}-0{4}-0{12}/, reported) + '#act-escalate';
+  }
+
   function showQueue(e) {
     var c = e.detail;
+    offerSendUp(c);
     $('queue-count').textContent = String(c.waiting);
     $('queue-detail').textContent = queueDetail(c);
     var sync = c.sync || {};

@@ -111,7 +111,8 @@
     counts: function () {
       return Promise.all([all('items'), all('photos'), all('refused')]).then(function (r) {
         return {items: r[0].length, photos: r[1].length, waiting: r[0].length + r[1].length,
-                pending: r[0], refused: r[2]};
+                pending: r[0], refused: r[2],
+                photoParents: r[1].map(function (p) { return p.parent_client_id; })};
       });
     },
 
