@@ -112,8 +112,12 @@ def coverage_page():
         for g in db.session.scalars(sa.select(Grid).where(Grid.id.in_(list(per_village) or [-1])))
     }
     groups = _group_coverage(grid, per_village, villages)
+    # Names (who patrolled, which sources were missed) from a township down; above, thousands
+    # of them would make a page no one reads: a summary, and the townships to open.
+    named = grid.level >= 3
     missed = []
-    if len(days) == 1:
+    missed_count = sum(len(c[0].missed) for c in per_village.values()) if len(days) == 1 else 0
+    if len(days) == 1 and named:
         missed_ids = (
             set().union(*(c[0].missed for c in per_village.values())) if per_village else set()
         )
@@ -132,6 +136,8 @@ def coverage_page():
         groups=groups,
         villages=villages,
         missed=missed,
+        missed_count=missed_count,
+        named=named,
         patrollers=patrollers,
         month=month.strftime("%Y-%m") if month else None,
         today=today,

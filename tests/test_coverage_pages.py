@@ -112,6 +112,17 @@ def test_midnight_and_relocation(auth, client, db_session):
     assert user.name in html  # who patrolled that day
     assert sources[0].name in html and sources[3].name not in html.split("Sources missed")[-1]
 
+    # a county's page names no one: a summary, and the townships to open (issue 10)
+    auth.login("changji")
+    county = client.get(f"/patrol/coverage?grid={township.parent_id}&day={day.isoformat()}")
+    html = county.get_data(as_text=True)
+    assert county.status_code == 200 and f"grid={township.id}" in html
+    assert "漏巡污染源" not in html and "巡查人员" not in html  # the county office reads Chinese
+    assert sources[0].name not in html and user.name not in html
+    summary = re.search(r"当日 (\d+) 人巡查 (\d+) 次，(\d+) 个污染源未巡查", html)
+    assert summary and int(summary.group(1)) >= 1 and int(summary.group(2)) >= 1
+    assert int(summary.group(3)) >= expected_today - 2
+
     yesterday = client.get(
         f"/patrol/coverage?grid={village.id}&day={(day - timedelta(days=1)).isoformat()}"
     ).get_data(as_text=True)
