@@ -15,6 +15,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from grid.access import current_scope
+from grid.models import Role
 from grid.registry import NAVIGATION, current_section
 from i18n.language import current_language
 
@@ -40,6 +41,8 @@ def _request_key() -> tuple[tuple, dict]:
             signed_in,
             bool(scope and scope.is_admin),
             bool(scope and any(p.grid_level <= 2 for p in scope.posts)),  # county or above
+            bool(scope and any(p.role == Role.SUPERVISOR for p in scope.posts)),
+            bool(scope and scope.posts),
             sections[endpoint],
         )
         found = g._chrome = (key, extensions.setdefault("desk.chrome", {}))
@@ -54,7 +57,7 @@ def chrome(part: str) -> Markup:
     key = (part, *request_key)
     html = cache.get(key)
     if html is None:
-        _root, locale, signed_in, is_admin, upper, section = key[1:]
+        _root, locale, signed_in, is_admin, upper, supervisor, posted, section = key[1:]
         rendered = render_template(
             f"desk/chrome/{part}.html",
             token=_TOKEN,
@@ -64,7 +67,7 @@ def chrome(part: str) -> Markup:
             entries=[
                 (name, entry)
                 for name, entry in NAVIGATION.ordered_items()
-                if entry.shown_to(upper, is_admin)
+                if entry.shown_to(upper, is_admin, supervisor, posted)
             ],
         )
         html = cache[key] = Markup(rendered)  # noqa: S704 - a rendered template is escaped HTML

@@ -49,9 +49,11 @@ def init_app(app: Flask) -> None:
     NAVIGATION.add(
         app,
         "grids",
-        NavEntry(N_("Grids"), "grid.index", 20, current=("grid.show", "grid.staffing")),
+        NavEntry(N_("Grids"), "grid.index", 20, "posted", current=("grid.show", "grid.staffing")),
     )
-    NAVIGATION.add(app, "map", NavEntry(N_("Map"), "grid.map_page", 70, current=("grid.map_page",)))
+    NAVIGATION.add(
+        app, "map", NavEntry(N_("Map"), "grid.map_page", 70, "posted", ("grid.map_page",))
+    )
     NAVIGATION.add(
         app, "people", NavEntry(N_("People"), "grid.people_index", 80, "admin", ("grid.people_",))
     )

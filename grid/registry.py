@@ -87,14 +87,21 @@ class NavEntry:
     label: str  # msgid
     endpoint: str
     order: int = 100
-    audience: str = "all"  # "all", "upper" (county offices and above) or "admin"
+    # "all"; "upper" (county offices and above); "admin"; "posted" (people holding a post in
+    # the grid today, or administrators); "supervisor" (people holding a grid supervisor's post
+    # today). A tab that would only say "you hold no post" or "you have no patrol" is left out.
+    audience: str = "all"
     current: tuple[str, ...] = ()  # endpoint prefixes where it is the current section
 
-    def shown_to(self, upper: bool, admin: bool) -> bool:
+    def shown_to(
+        self, upper: bool, admin: bool, supervisor: bool = False, posted: bool = True
+    ) -> bool:
         return (
             self.audience == "all"
             or (self.audience == "upper" and upper)
             or (self.audience == "admin" and admin)
+            or (self.audience == "posted" and (posted or admin))
+            or (self.audience == "supervisor" and supervisor)
         )
 
 

@@ -32,7 +32,11 @@ def init_app(app: Flask) -> None:
     DOSSIER_SECTIONS.add(
         app, "visits", Section("patrol/_source_visits.html", queries.source_visits, 10)
     )
-    NAVIGATION.add(app, "patrol", NavEntry(N_("Patrol"), "patrol.index", 30, current=("patrol.",)))
+    NAVIGATION.add(
+        app,
+        "patrol",
+        NavEntry(N_("Patrol"), "patrol.index", 30, audience="supervisor", current=("patrol.",)),
+    )
     POST_LINKS.add(
         app,
         "patrol",

@@ -15,5 +15,5 @@ def init_app(app: Flask) -> None:
         SOURCE_KINDS=catalog.SOURCE_KINDS, SOURCE_STATUSES=catalog.SOURCE_STATUSES
     )
     NAVIGATION.add(
-        app, "sources", NavEntry(N_("Sources"), "sources.index", 50, current=("sources.",))
+        app, "sources", NavEntry(N_("Sources"), "sources.index", 50, "posted", ("sources.",))
     )

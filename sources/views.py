@@ -123,7 +123,7 @@ def index():
             sa.select(Grid).where(scope.grid_clause()).order_by(Grid.path).limit(1)
         ).first()
         if grid is None:
-            return render_template("grid/none.html")
+            return render_template("grid/none.html", heading=_("Sources"))
         area = scope.grid_clause()  # a sub-grid head sees several villages
     # A source without a location belongs to its county until the county places it.
     query = (

@@ -133,7 +133,11 @@ def test_the_queue_count_is_what_was_recorded(phone, live_server, village):
     report_problem(
         page, 1, [photo_file("p1.jpg", lon, lat, 90), photo_file("p2.jpg", lon, lat, 150)]
     )
-    page.wait_for_function("() => Number(document.getElementById('queue-count').textContent) >= 6")
+    # the bar follows the queue as it changes: wait until it shows what the queue holds now
+    page.wait_for_function(
+        """async () => String((await GridQueue.counts()).waiting) ===
+             document.getElementById('queue-count').textContent"""
+    )
     held = page.evaluate(HELD)
     # two visits, the problem, and the route walked so far (a segment sent with each visit)
     assert held["items"] - held["routes"] == 3 and held["photos"] == 3
