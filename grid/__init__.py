@@ -13,7 +13,8 @@ from i18n import N_
 DEFAULTS = {
     # Map tiles (WGS-84 / Web Mercator): OpenStreetMap by default; Tianditu with a key works too.
     "TILE_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-    "TILE_ATTRIBUTION": "© OpenStreetMap contributors",
+    # In the page's language (OpenStreetMap's own Chinese pages say "© OpenStreetMap 贡献者").
+    "TILE_ATTRIBUTION": _l("© OpenStreetMap contributors"),
     "TILE_MAX_ZOOM": 18,
     # Log-in throttling (grid/throttle.py); its counters are in RATELIMIT_STORAGE_URI.
     **throttle.DEFAULTS,

@@ -1,7 +1,9 @@
 /* GridPatrol: the small amount of script every page needs. No inline script anywhere (CSP). */
 (function () {
   'use strict';
-  var swUrl = document.currentScript && document.currentScript.dataset.sw;
+  var script = document.currentScript;
+  var swUrl = script && script.dataset.sw;
+  var labels = script ? script.dataset : {};
 
   // Text for the library calls that would take markup (Leaflet's tooltips, popups and
   // attributions): what the server sends, a source's name for one, goes in as text, never as
@@ -19,12 +21,31 @@
     }
   };
 
+  // Leaflet's own controls speak English: its zoom buttons are titled "Zoom in" and "Zoom out",
+  // and its prefix credits it under the title "A JavaScript library for interactive maps". Each
+  // map gets the page's words for the buttons (set on this script's tag) and no prefix (the
+  // licence is in static/vendor/leaflet-1.9.4/).
+  function localiseControls(map) {
+    var zoom = map.zoomControl && map.zoomControl.getContainer();
+    [['.leaflet-control-zoom-in', labels.labelZoomIn],
+      ['.leaflet-control-zoom-out', labels.labelZoomOut]].forEach(function (pair) {
+      var button = zoom && zoom.querySelector(pair[0]);
+      if (button && pair[1]) {
+        button.title = pair[1];
+        button.setAttribute('aria-label', pair[1]);
+      }
+    });
+    if (map.attributionControl) map.attributionControl.setPrefix(false);
+  }
+
   // A map's tile layer, and a sentence under the map when there are no tiles to show (none
   // configured, or the tile server unreachable) so a grey box is never left unexplained.
   // The map element carries the tile URL and the sentence; note is where the sentence goes.
+  // Every map passes through here, so here its controls get the page's language too.
   window.GridTiles = {
     add: function (map, el, note, options) {
       var d = el.dataset;
+      localiseControls(map);
       function explain() { if (note && !note.textContent) note.textContent = d.labelNoTiles || ''; }
       if (!d.tiles) { explain(); return null; }
       var opts = {attribution: GridText.html(d.attribution)};

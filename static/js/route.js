@@ -4,7 +4,7 @@
   var el = document.getElementById('route-map');
   if (!el || !window.L) return;
   var map = L.map(el);
-  if (el.dataset.tiles) L.tileLayer(el.dataset.tiles, {attribution: GridText.html(el.dataset.attribution)}).addTo(map);
+  GridTiles.add(map, el, null);
   if (el.dataset.route) {
     var line = L.geoJSON(JSON.parse(el.dataset.route), {style: {color: '#c62828', weight: 4}}).addTo(map);
     map.fitBounds(line.getBounds(), {padding: [20, 20], animate: false});
