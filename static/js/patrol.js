@@ -5,7 +5,6 @@
   var app = document.getElementById('patrol-app');
   if (!app || !window.GridQueue) return;
   var d = app.dataset, Q = window.GridQueue, gridId = Number(d.gridId);
-  var kinds = JSON.parse(d.labelKinds || '{}');  // the queue's kinds of record, in words
   var reported = null;  // the client id of the problem reported last on this page
   var KEY = {patrol: 'patrol:' + gridId, visited: 'visited:' + gridId, route: 'route:' + gridId};
   var MIN_STEP_M = 25;       // keep route points at least 25 m apart
@@ -341,6 +340,14 @@
     if (!waits) link.href = d.problemUrl.replace(/0{8}-0{4}-0{4}-0{4}-0{12}/, reported) + '#act-escalate';
   }
 
+  // A kind of queued record in words: 'patrol.start' is data-label-kind-patrol-start.
+  function kindLabel(kind) {
+    var key = 'labelKind' + String(kind).split(/[._]/).map(function (part) {
+      return part.charAt(0).toUpperCase() + part.slice(1);
+    }).join('');
+    return d[key] || kind;
+  }
+
   function showQueue(e) {
     var c = e.detail;
     offerSendUp(c);
@@ -357,7 +364,7 @@
     list.textContent = '';
     c.refused.forEach(function (r) {
       var li = document.createElement('li');
-      li.textContent = (kinds[r.kind] || r.kind) + ': ' + (r.message || r.error || r.status);
+      li.textContent = kindLabel(r.kind) + ': ' + (r.message || r.error || r.status);
       list.appendChild(li);
     });
   }
