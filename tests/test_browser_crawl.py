@@ -100,7 +100,15 @@ READ_PAGE = """() => {
       if (value) attrs.push(value);
     }
     for (const attr of el.attributes) {
-      if (attr.name.startsWith('data-label-') && attr.value) attrs.push(attr.value);
+      if (!attr.name.startsWith('data-label-') || !attr.value) continue;
+      // A map for a script (queue item kind -> label): its keys are names, its values are shown.
+      let map = null;
+      try { map = JSON.parse(attr.value); } catch (e) { /* a plain label */ }
+      if (map && typeof map === 'object') {
+        attrs.push(...Object.values(map).filter((value) => typeof value === 'string'));
+      } else {
+        attrs.push(attr.value);
+      }
     }
     if (el.matches('input[type=submit], input[type=button], input[type=reset]') && el.value) {
       attrs.push(el.value);
