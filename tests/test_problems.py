@@ -25,7 +25,7 @@ from grid.chain import link_hash
 from grid.demo import point_in
 from grid.errors import Conflict, ServiceError
 from grid.models import Membership, Role, User, membership_cover, point
-from grid.time import local_today, local_zone, now_local, to_utc
+from grid.time import local_date, local_today, local_zone, now_local, to_utc
 from notify.models import Notification
 from problems import labels, queries, services
 from problems.escalation import Capacity, Event, State
@@ -815,10 +815,10 @@ def test_inbox_cards_tell_problems_apart_and_say_the_next_step(client):
         problem.id: page[page.index(f"/patrol/problems/{problem.id}") :].split("</li>")[0]
         for problem in (with_source, without)
     }
-    found_on = with_source.found_at.strftime("%Y-%m-%d")  # naive UTC → the local day nearby
+    found_on = local_date(with_source.found_at).isoformat()  # stored in UTC, shown local
     assert source.name in cards[with_source.id]
     assert "东侧围挡倒塌" in cards[with_source.id] and "发现于" in cards[with_source.id]
-    assert found_on[:7] in cards[with_source.id]
+    assert found_on in cards[with_source.id]
     assert village().name in cards[without.id] and "河道边有新倒的建筑垃圾" in cards[without.id]
     for card in cards.values():
         assert "待您办理：就地解决，或上报乡镇（街道）" in card
