@@ -62,13 +62,18 @@ def audit(binary: Path, url: str, cookie: str | None, out: Path) -> dict:
     ]
     if cookie:
         command.append("--extra-headers=" + json.dumps({"Cookie": f"session={cookie}"}))
-    subprocess.run(
-        command,
-        check=True,
-        capture_output=True,
-        timeout=180,
-        env={**os.environ, "CHROME_PATH": CHROMIUM},
-    )
+    for attempt in range(3):  # a Chromium that fails to start is tried again, twice
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            env={**os.environ, "CHROME_PATH": CHROMIUM},
+        )
+        if done.returncode == 0:
+            break
+        if attempt == 2:
+            raise RuntimeError(f"lighthouse {url} failed: {done.stderr[-2000:]}")
     report = json.loads(out.read_text(encoding="utf-8"))
     if report.get("runtimeError"):
         raise RuntimeError(f"lighthouse {url}: {report['runtimeError']}")
