@@ -378,7 +378,26 @@
     layers.me.setLatLng([position.lat, position.lon]);
   }
 
-  function drawMap() {
+  // Leaflet's stylesheet and script, added to the page once it is drawn; resolves when both
+  // have loaded (the service worker keeps them for offline use).
+  function loadLeaflet() {
+    if (window.L) return Promise.resolve();
+    function add(tag, attrs) {
+      return new Promise(function (resolve, reject) {
+        var el = document.createElement(tag);
+        Object.keys(attrs).forEach(function (k) { el[k] = attrs[k]; });
+        el.onload = resolve;
+        el.onerror = reject;
+        document.head.appendChild(el);
+      });
+    }
+    return Promise.all([add('link', {rel: 'stylesheet', href: d.leafletCss}),
+                        add('script', {src: d.leafletJs})]);
+  }
+
+  // The map, drawn once: the grid's boundary (fetched while Leaflet loads) sets the view, or
+  // else the sources do; one layout of the tiles, not two.
+  function drawMap(own) {
     var el = $('patrol-map');
     if (!window.L || !el) return;
     map = L.map(el, {zoomControl: true});
@@ -390,31 +409,36 @@
       points.push([s.lat, s.lon]);
       L.circleMarker([s.lat, s.lon], {radius: 6, color: '#0b6e4f'}).bindTooltip(GridText.element(s.name)).addTo(layers.sources);
     });
-    if (points.length) map.fitBounds(points, {padding: [20, 20], animate: false, maxZoom: 16});
-    else map.setView([44.0, 87.3], 9);
+    if (own && own.length) {
+      layers.boundary = L.geoJSON(own, {
+        style: {color: '#0b6e4f', weight: 2, fillOpacity: 0.05, className: 'patrol-boundary'},
+        interactive: false
+      }).addTo(map);
+      map.fitBounds(layers.boundary.getBounds(), {padding: [10, 10], animate: false});
+    } else if (points.length) {
+      map.fitBounds(points, {padding: [20, 20], animate: false, maxZoom: 16});
+    } else {
+      map.setView([44.0, 87.3], 9);
+    }
     showPosition();
-    loadBoundary();
   }
 
+  // The grid's own shape: kept for the far-away warning, and drawn on the map.
   function loadBoundary() {
-    fetch(d.geojsonUrl, {credentials: 'same-origin', headers: {Accept: 'application/geo+json'}})
+    return fetch(d.geojsonUrl, {credentials: 'same-origin', headers: {Accept: 'application/geo+json'}})
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
       .then(function (data) {
         var own = data.features.filter(function (f) { return f.properties.focus; });
-        if (!own.length) return;
-        layers.boundary = L.geoJSON(own, {
-          style: {color: '#0b6e4f', weight: 2, fillOpacity: 0.05, className: 'patrol-boundary'},
-          interactive: false
-        }).addTo(map);
-        map.fitBounds(layers.boundary.getBounds(), {padding: [10, 10], animate: false});
+        if (!own.length) return null;
         boundary = [];
         own.forEach(function (f) {
           var g = f.geometry, polygons = g.type === 'MultiPolygon' ? g.coordinates : [g.coordinates];
           polygons.forEach(function (rings) { boundary.push.apply(boundary, rings); });
         });
         showFar();
+        return own;
       })
-      .catch(function () { /* offline: the sources still place the patrol */ });
+      .catch(function () { return null; /* offline: the sources still place the patrol */ });
   }
 
   function loadSources() {
@@ -456,12 +480,16 @@
       }
       render();
       renderSources();
-      showFar();
-      Q.changed();
-      kick();
-      // The map in a task of its own: the list and the counts are drawn first, and no single
+      // The rest in tasks of their own, the map last: the list is drawn first, and no single
       // task blocks the phone for long (Leaflet's set-up is the page's heaviest work).
-      setTimeout(drawMap, 0);
+      setTimeout(function () {
+        showFar();
+        Q.changed();
+        kick();
+        Promise.all([loadLeaflet(), loadBoundary()]).then(function (r) {
+          setTimeout(function () { drawMap(r[1]); }, 0);
+        }, function () { /* offline and never cached: no map */ });
+      }, 0);
     });
   if (navigator.geolocation) {
     navigator.geolocation.watchPosition(onPosition, function () {
