@@ -298,6 +298,15 @@ CHROMIUM_ARGS = [
 ]
 
 
+def browser_sign_in(page, live_server: str, login: str) -> None:
+    """Sign a browser page in as a demo person, through the log-in form, to the home page."""
+    page.goto(live_server + "/login")
+    page.fill("#login", login)
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(live_server + "/")
+
+
 @pytest.fixture
 def phone(browser, live_server, village):
     """A 360x740 phone with location granted at a fixed point inside cun's village."""
@@ -309,11 +318,7 @@ def phone(browser, live_server, village):
         geolocation={"latitude": lat, "longitude": lon},
     )
     page = context.new_page()
-    page.goto(live_server + "/login")
-    page.fill("#login", "cun")
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(live_server + "/")
+    browser_sign_in(page, live_server, "cun")
     yield context, page
     context.close()
 

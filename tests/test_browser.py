@@ -7,21 +7,13 @@ import os
 
 import pytest
 
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import browser_sign_in
 
 pytestmark = pytest.mark.browser
 
 
-def sign_in(page, live_server, login="cun"):
-    page.goto(live_server + "/login")
-    page.fill("#login", login)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(live_server + "/")
-
-
 def test_installable_shell_works_offline(page, context, live_server, artifacts_dir, database):
-    sign_in(page, live_server)
+    browser_sign_in(page, live_server, "cun")
     assert page.viewport_size == {"width": 360, "height": 740}
     page.evaluate("navigator.serviceWorker.ready")
     page.wait_for_function("() => !!navigator.serviceWorker.controller")
@@ -84,7 +76,7 @@ def test_activation_deletes_caches_of_other_versions(page, live_server):
 
 
 def test_map_works_when_no_tile_server_answers(page, live_server, artifacts_dir, database):
-    sign_in(page, live_server, "sangong")
+    browser_sign_in(page, live_server, "sangong")
     page.goto(live_server + "/grids/map")
     page.wait_for_function("() => document.getElementById('map').dataset.loaded > 0")
     assert page.locator(".leaflet-interactive").count() >= 2  # the township and its villages
@@ -97,7 +89,7 @@ def test_desktop_layout_uses_the_width(browser, live_server, artifacts_dir, data
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
     page = context.new_page()
     try:
-        sign_in(page, live_server, "changji")
+        browser_sign_in(page, live_server, "changji")
         box = page.locator(".mainnav").bounding_box()
         assert box["width"] < 300 and box["height"] > 100  # a side column, not a bottom bar
         assert page.locator("main").bounding_box()["width"] > 800

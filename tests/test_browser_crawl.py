@@ -39,7 +39,7 @@ from axe_playwright_python.sync_playwright import Axe
 from extensions import db
 from grid.demo import demo_logins
 from grid.models import User
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import browser_sign_in
 from tests.test_i18n import BILINGUAL, catalogue
 
 pytestmark = pytest.mark.browser
@@ -333,11 +333,7 @@ def test_every_page_reachable_from_home(
         context.add_init_script(CSP_LISTENER)
         context.add_init_script(Axe().axe_script)
         page = context.new_page()
-        page.goto(live_server + "/login")
-        page.fill("#login", login)
-        page.fill("#password", DEMO_PASSWORD)
-        page.click("button[type=submit].primary")
-        page.wait_for_url(live_server + "/")
+        browser_sign_in(page, live_server, login)
         name = f"crawl-{login}-{width}-{database.backend}"
         page.screenshot(path=os.path.join(artifacts_dir, f"{name}.png"), full_page=True)
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import browser_sign_in
 from tests.test_browser_patrol import (
     open_patrol,
     photo_file,
@@ -184,11 +184,7 @@ def test_the_bottom_bar_holds_at_most_five_and_the_rest_is_behind_more(
 ):
     context = browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN")
     page = context.new_page()
-    page.goto(live_server + "/login")
-    page.fill("#login", login)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(live_server + "/")
+    browser_sign_in(page, live_server, login)
     everything = tabs(page)
     shown = page.locator(".mainnav > a:visible, .mainnav > details > summary:visible")
     assert 3 <= shown.count() <= 5
@@ -222,11 +218,7 @@ def test_lists_are_cards_on_a_phone_and_tables_on_a_desktop(browser, live_server
     for width, height in ((360, 740), (1440, 900)):
         context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
         page = context.new_page()
-        page.goto(live_server + "/login")
-        page.fill("#login", "changji")
-        page.fill("#password", DEMO_PASSWORD)
-        page.click("button[type=submit].primary")
-        page.wait_for_url(live_server + "/")
+        browser_sign_in(page, live_server, "changji")
         for path in ("/problems/", "/sources/"):
             page.goto(live_server + path)
             wrap = page.locator(".table-wrap").first

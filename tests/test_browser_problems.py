@@ -22,7 +22,7 @@ from extensions import db
 from grid.models import User
 from problems.models import Problem
 from tests import photo_corpus
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import browser_sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -105,11 +105,7 @@ def phones(browser, browser_context_args, live_server, village):
             context = browser.new_context(**args)
             contexts.append(context)
             page = context.new_page()
-            page.goto(live_server + "/login")
-            page.fill("#login", login)
-            page.fill("#password", DEMO_PASSWORD)
-            page.click("button[type=submit].primary")
-            page.wait_for_url(live_server + "/")
+            browser_sign_in(page, live_server, login)
             pages[login] = page
         yield pages
     finally:

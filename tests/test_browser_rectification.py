@@ -19,7 +19,7 @@ from problems import services as problems
 from problems.escalation import Capacity, State
 from problems.models import Problem, ProblemEvent, problem_photo
 from tests import photo_corpus
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import browser_sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -71,11 +71,7 @@ def rectifying_problem(live_app, village) -> int:
 def submit_photo_as_zhifa(context, live_server, problem_id, path):
     """zhifa signs in, opens the problem and submits the rectification with one photo."""
     page = context.new_page()
-    page.goto(live_server + "/login")
-    page.fill("#login", "zhifa")
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(live_server + "/")
+    browser_sign_in(page, live_server, "zhifa")
     url = f"{live_server}/patrol/problems/{problem_id}"
     page.goto(url)
     box = page.locator("details.action").filter(

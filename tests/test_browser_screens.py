@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import browser_sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -29,11 +29,7 @@ SIZES = [(360, 740), (1440, 900)]
 def test_each_roles_screens(browser, live_server, artifacts_dir, database, login, width, height):
     context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
     page = context.new_page()
-    page.goto(live_server + "/login")
-    page.fill("#login", login)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(live_server + "/")
+    browser_sign_in(page, live_server, login)
     problem = None
     shot = 0
     for name, path in PAGES:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from extensions import db
 from sources.models import Source
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import browser_sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -53,11 +53,7 @@ def test_a_source_name_is_shown_as_text_in_the_map_tooltip(
         page = context.new_page()
         dialogs = []
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-        page.goto(live_server + "/login")
-        page.fill("#login", "cun")
-        page.fill("#password", DEMO_PASSWORD)
-        page.click("button[type=submit].primary")
-        page.wait_for_url(live_server + "/")
+        browser_sign_in(page, live_server, "cun")
         page.goto(live_server + "/patrol/")
         page.wait_for_function(
             "() => document.querySelectorAll('#patrol-map path.leaflet-interactive').length >= 3"
