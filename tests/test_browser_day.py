@@ -11,8 +11,10 @@ from tests.test_browser_patrol import (
     open_patrol,
     photo_file,
     report_problem,
+    start_patrol,
     visit_source,
     wait_synced,
+    wait_until,
 )
 
 pytestmark = pytest.mark.browser
@@ -84,8 +86,7 @@ def test_after_reporting_a_problem_the_page_says_what_happens_next(
     context, page = phone
     _grid_id, lon, lat = village
     open_patrol(page, live_server)
-    page.click("#start-patrol")
-    wait_synced(page)
+    start_patrol(page)
     context.set_offline(True)
     assert page.locator("#problem-next").is_hidden()
     report_problem(page, 0, [photo_file("p.jpg", lon, lat, 40)])
@@ -125,8 +126,7 @@ def test_the_queue_count_is_what_was_recorded(phone, live_server, village):
     context, page = phone
     _grid_id, lon, lat = village
     open_patrol(page, live_server)
-    page.click("#start-patrol")
-    wait_synced(page)
+    start_patrol(page)
     assert page.inner_text("#queue-detail") == ""
     context.set_offline(True)
     visit_source(page, 0, [photo_file("v.jpg", lon, lat, 20)])
@@ -134,9 +134,10 @@ def test_the_queue_count_is_what_was_recorded(phone, live_server, village):
         page, 1, [photo_file("p1.jpg", lon, lat, 90), photo_file("p2.jpg", lon, lat, 150)]
     )
     # the bar follows the queue as it changes: wait until it shows what the queue holds now
-    page.wait_for_function(
+    wait_until(
+        page,
         """async () => String((await GridQueue.counts()).waiting) ===
-             document.getElementById('queue-count').textContent"""
+             document.getElementById('queue-count').textContent""",
     )
     held = page.evaluate(HELD)
     # two visits, the problem, and the route walked so far (a segment sent with each visit)

@@ -81,10 +81,32 @@ def waiting(page):
     return int(page.inner_text("#queue-count"))
 
 
-def wait_synced(page, timeout=20000):
-    page.wait_for_function(
-        "() => document.getElementById('queue-count').textContent === '0'", timeout=timeout
+def wait_until(page, script, arg=None, timeout_s=20):
+    """Until `script` (which may be async: Playwright's wait_for_function does not await a
+    promise, it takes one as true) gives something true in the page."""
+    for _ in range(int(timeout_s / 0.1)):
+        if page.evaluate(script, arg):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the page never got there: {script}")
+
+
+def wait_synced(page, timeout_s=20):
+    """Until the phone's queue is empty and the bar says so (the bar alone may still show the
+    count from before the last record was queued)."""
+    wait_until(
+        page,
+        """async () => (await GridQueue.counts()).waiting === 0 &&
+             document.getElementById('queue-count').textContent === '0'""",
+        timeout_s=timeout_s,
     )
+
+
+def start_patrol(page):
+    """Start a patrol and wait until its start has been queued and sent."""
+    page.click("#start-patrol")
+    page.wait_for_selector("#end-patrol", state="visible")
+    wait_synced(page)
 
 
 def open_patrol(page, live_server):
@@ -140,8 +162,7 @@ def test_patrol_offline_and_synced_once(
     open_patrol(page, live_server)
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
-    page.click("#start-patrol")
-    wait_synced(page)
+    start_patrol(page)
     for step in range(1, 4):  # walk east 32 m a second: a route point each step
         move(context, lon + step * 0.0004, lat)
         page.wait_for_timeout(1000)
@@ -243,8 +264,7 @@ def test_a_poisoned_item_between_good_ones_is_refused_and_the_queue_goes_on(
     context, page = phone
     _grid_id, lon, lat = village
     open_patrol(page, live_server)
-    page.click("#start-patrol")
-    wait_synced(page)
+    start_patrol(page)
     before = counts(live_app)
     context.set_offline(True)
     visit_source(page, 0)

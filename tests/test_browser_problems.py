@@ -23,6 +23,7 @@ from grid.models import User
 from problems.models import Problem
 from tests import photo_corpus
 from tests.conftest import browser_sign_in
+from tests.test_browser_patrol import wait_synced
 
 pytestmark = pytest.mark.browser
 
@@ -191,10 +192,6 @@ class Desk:
 
 
 # --- the patrol page (as in tests/test_browser_patrol.py) ---------------------------------------
-
-
-def wait_synced(page):
-    page.wait_for_function("() => document.getElementById('queue-count').textContent === '0'")
 
 
 def report_from_patrol(page, live_server, description, files):
