@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import alerts
 import desk
 import evidence
 import grid
@@ -80,7 +81,7 @@ DEFAULTS = {
 }
 # Each domain sets its own defaults (its DEFAULTS) and registers its blueprint, commands,
 # template filters and registry entries in init_app; bottom of the stack first (DESIGN.md).
-DOMAINS = (grid, notify, evidence, sources, sync, patrol, problems, desk)
+DOMAINS = (grid, notify, evidence, sources, sync, patrol, problems, alerts, desk)
 
 
 def create_app(test_config=None):
