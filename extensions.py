@@ -1,5 +1,6 @@
 """Extension instances, initialised by create_app(); domains import them from here, never app.py."""
 
+import re
 import sqlite3
 from contextvars import ContextVar
 
@@ -119,6 +120,7 @@ def holds_write_lock(conn: sa.Connection) -> bool:
 
 
 # SpatiaLite 5 tables that geoalchemy2's alembic helpers do not know about.
+_READING_PARTITION = re.compile(r"reading_(p[0-9]{6}|default)")
 SPATIALITE_TABLES = {
     "sql_statements_log",
     "data_licenses",
@@ -130,9 +132,12 @@ SPATIALITE_TABLES = {
 
 
 def alembic_include_object(obj, name, obj_type, reflected, compare_to):
-    """What Alembic compares: our tables, not SpatiaLite's or PostGIS's own."""
+    """What Alembic compares: our tables, not SpatiaLite's or PostGIS's own, nor the partitions
+    of a partitioned table."""
     if obj_type == "table" and name in SPATIALITE_TABLES:
         return False
+    if obj_type == "table" and reflected and _READING_PARTITION.fullmatch(name or ""):
+        return False  # PostgreSQL's monthly partitions of `reading` (migration 0006)
     return alembic_helpers.include_object(obj, name, obj_type, reflected, compare_to)
 
 

@@ -4,6 +4,10 @@ the anomaly rules, and alerts with their 1-hour and 2-hour clocks."""
 
 from flask import Flask
 
+from alerts import models, settings, views  # noqa: F401 - models: the tables, for migrations
+
 
 def init_app(app: Flask) -> None:
-    """Nothing to register yet: the models, routes and tasks come with the ingestion."""
+    for key, value in settings.DEFAULTS.items():
+        app.config.setdefault(key, value)
+    app.register_blueprint(views.bp)

@@ -374,3 +374,9 @@ def make_photo(db_session):
 def make_problem(db_session):
     """A callable: make_problem(world, State.COUNTY) -> a problem taken there by the workflow."""
     return factories.make_problem
+
+
+@pytest.fixture
+def make_station(db_session):
+    """A callable: make_station(world) -> (a micro-station in its first village, its token)."""
+    return factories.make_station

@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from PIL import Image
 from shapely.geometry import box
 
+from alerts import services as alert_services
+from alerts.models import Station
 from evidence import services as evidence
 from evidence.models import Photo
 from extensions import db
@@ -249,3 +251,22 @@ def make_problem(world: World, state: State = State.VILLAGE, **fields) -> Proble
         workflow.act(problem, getattr(world, who), action, evidence.photo_store())
     assert problem.state == State(state), (problem.state, state)
     return problem
+
+
+def make_station(world: World, village: int = 0, **fields) -> tuple[Station, str]:
+    """A micro-station inside village `village`, with an HTTP token (returned) and an HJ 212
+    MN and password (the password is "123456")."""
+    n = next(_serial)
+    lon, lat = world.inside(village)
+    made = alert_services.add_station(
+        code=fields.pop("code", f"T{n:05d}"),
+        name=fields.pop("name", f"测试微站{n}"),
+        kind=fields.pop("kind", "micro"),
+        lon=lon,
+        lat=lat,
+        mn=fields.pop("mn", f"MN{n:022d}"),
+        password=fields.pop("password", "123456"),
+        issue_token=True,
+        **fields,
+    )
+    return made.station, made.token

@@ -248,6 +248,9 @@ ROUTES = {
     "desk.set_language": Route("POST", lambda w, t: "/lang", [None], _everyone(302)),
     "desk.manifest": Route("GET", lambda w, t: "/manifest.webmanifest", [None], _everyone(200)),
     "desk.service_worker": Route("GET", lambda w, t: "/sw.js", [None], _everyone(200)),
+    # Machines: a station's bearer token, never a session (tests/test_readings.py).
+    "alerts.readings": Route("POST", lambda w, t: "/api/v1/readings", [None], _everyone(401)),
+    "alerts.openapi": Route("GET", lambda w, t: "/api/v1/openapi.json", [None], _everyone(200)),
     "grid.login": Route(
         "GET", lambda w, t: "/login", [None], lambda a, t: 200 if a == "anon" else 302
     ),

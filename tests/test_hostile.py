@@ -600,10 +600,15 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "sync.photos"): Route(
         "POST", "supervisor", lambda c: "/sync/photos", note="tests/test_sync_hostile.py"
     ),
+    # --- the stations' API: fields in tests/test_readings.py ---
+    ("GET", "alerts.openapi"): Route("GET", None, lambda c: "/api/v1/openapi.json"),
+    ("POST", "alerts.readings"): Route(
+        "POST", None, lambda c: "/api/v1/readings", note="tests/test_readings.py"
+    ),
 }
 
 # Routes whose fields are checked elsewhere (a JSON or multipart API), not by these tests.
-ELSEWHERE = {("POST", "sync.items"), ("POST", "sync.photos")}
+ELSEWHERE = {("POST", "sync.items"), ("POST", "sync.photos"), ("POST", "alerts.readings")}
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
