@@ -36,14 +36,15 @@ def packet(qn="20240105140001001", mn="AQ0001", pw=PASSWORD, flag=5, value=35, *
 class Collector:
     """The store callback: what the database would receive, safe across threads."""
 
-    def __init__(self, delay_for=(), delay=0.0, fail_for=()):
+    def __init__(self, held=(), fail_for=()):
         self.lock = threading.Lock()
         self.items = []
-        self.delay_for, self.delay, self.fail_for = set(delay_for), delay, set(fail_for)
+        self.held, self.fail_for = set(held), set(fail_for)
+        self.gate = threading.Event()  # what `held` stations store waits until it opens
 
     def __call__(self, station_key, message):
-        if station_key in self.delay_for:
-            time.sleep(self.delay)
+        if station_key in self.held:
+            self.gate.wait(timeout=10)
         if station_key in self.fail_for:
             raise RuntimeError("database down")
         with self.lock:
@@ -240,13 +241,11 @@ def test_a_slow_sender_is_cut_while_another_is_served(serve, clients):
     started = time.monotonic()
     prompt = clients(port)
     for number in range(3):
-        sent = time.monotonic()
         prompt.send(packet(qn=str(number)))
         assert prompt.reply().qn == str(number)
-        assert time.monotonic() - sent < 0.3
         time.sleep(0.05)
     assert slow.closed_by_server()
-    assert 0.35 < time.monotonic() - started < 2.0
+    assert time.monotonic() - started > 0.35  # not before its frame timeout
     assert eventually(lambda: receiver.stats.closed["frame_timeout"] == 1)
     assert receiver.stats.refused["frame_timeout"] == 1
     assert prompt.silent(0.05)  # still open
@@ -276,16 +275,16 @@ def test_max_connections_is_enforced(serve, clients):
 
 
 def test_a_slow_store_does_not_block_another_connection(serve, clients):
-    store = Collector(delay_for={"AQSLOW"}, delay=0.8)
+    store = Collector(held={"AQSLOW"})
     _, _, port = serve(store=store)
     slow, quick = clients(port), clients(port)
     slow.send(packet(qn="1", mn="AQSLOW"))
     time.sleep(0.05)
-    sent = time.monotonic()
     quick.send(packet(qn="2"))
-    assert quick.reply().qn == "2"
-    assert time.monotonic() - sent < 0.5
-    assert slow.reply().qn == "1"  # later, once its store is done
+    assert quick.reply().qn == "2"  # answered while the slow store is still held
+    assert store.qns() == Counter({"2": 1})
+    store.gate.set()
+    assert slow.reply().qn == "1"  # once its store is done
     assert store.qns() == Counter({"1": 1, "2": 1})
 
 
