@@ -18,6 +18,7 @@ import problems
 import sources
 import sync
 from extensions import (
+    bind_tasks,
     compress,
     configure_engine,
     csrf,
@@ -104,6 +105,7 @@ def create_app(test_config=None):
     _init_extensions(app)
     for domain in DOMAINS:
         domain.init_app(app)
+    bind_tasks(app)
     _register_hooks(app)
     return app
 

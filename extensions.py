@@ -1,11 +1,14 @@
 """Extension instances, initialised by create_app(); domains import them from here, never app.py."""
 
+import functools
+import os
 import re
 import sqlite3
+from collections.abc import Callable
 from contextvars import ContextVar
 
 import sqlalchemy as sa
-from flask import Flask, current_app, has_request_context, request
+from flask import Flask, current_app, has_app_context, has_request_context, request
 from flask_babel import Babel
 from flask_compress import Compress
 from flask_limiter import Limiter
@@ -16,6 +19,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from geoalchemy2 import alembic_helpers
 from geoalchemy2.admin.dialects.sqlite import init_spatialite
+from huey import Huey, RedisHuey, SqliteHuey
 from sqlalchemy.orm import DeclarativeBase
 
 try:  # an SQLite that can load extensions, for Pythons whose sqlite3 cannot (linux x86_64)
@@ -35,6 +39,76 @@ csrf = CSRFProtect()
 limiter = Limiter(get_remote_address)
 babel = Babel()
 compress = Compress()
+
+
+# --- the task queue ------------------------------------------------------------------------------
+
+
+def _task_queue() -> Huey:
+    """huey, on Redis when GRIDPATROL_TASKS_URL is a redis:// URL (several servers share the
+    work), else on an SQLite file (GRIDPATROL_TASKS_FILE, default instance/tasks.db), so that
+    `make run` needs nothing else. Read from the environment when this module is imported: the
+    consumer (worker.py) and the web processes must agree on it before any app is made."""
+    url = os.environ.get("GRIDPATROL_TASKS_URL", "")
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisHuey("gridpatrol", url=url)
+    path = os.environ.get("GRIDPATROL_TASKS_FILE") or os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "instance", "tasks.db"
+    )
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    return SqliteHuey("gridpatrol", filename=path)
+
+
+huey = _task_queue()
+_task_app: list[Flask] = []  # the app tasks run in, outside a request (bind_tasks)
+
+
+def bind_tasks(app: Flask) -> None:
+    """Tasks run in this app's context (the consumer's app; in a web process, the latest)."""
+    _task_app[:] = [app]
+
+
+def _in_app_context(function: Callable) -> Callable:
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        if has_app_context():  # run inline, by a test or a command: use the caller's context
+            return function(*args, **kwargs)
+        with _task_app[0].app_context():
+            try:
+                return function(*args, **kwargs)
+            finally:
+                db.session.remove()
+
+    return run
+
+
+def task(**options) -> Callable:
+    """A huey task that runs in the app's context: `@task(retries=5, retry_delay=10)`."""
+    return lambda function: huey.task(**options)(_in_app_context(function))
+
+
+def periodic_task(schedule, **options) -> Callable:
+    """A periodic huey task (`schedule` a huey.crontab) that runs in the app's context."""
+    return lambda function: huey.periodic_task(schedule, **options)(_in_app_context(function))
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Call `callback` once the session's transaction commits (enqueue a task that reads what
+    was just written); dropped if it rolls back."""
+    db.session.info.setdefault("after_commit", []).append(callback)
+
+
+@sa.event.listens_for(sa.orm.Session, "after_commit")
+def _run_after_commit(session) -> None:
+    for callback in session.info.pop("after_commit", []):
+        callback()
+
+
+@sa.event.listens_for(sa.orm.Session, "after_soft_rollback")
+def _drop_after_commit(session, previous_transaction) -> None:
+    if previous_transaction.parent is None:  # the whole transaction, not a savepoint
+        session.info.pop("after_commit", None)
+
 
 # Set by grid.forms.unit_of_work() while it runs: the transaction begun now is the one that
 # writes, so on SQLite it takes the write lock at once (BEGIN IMMEDIATE).

@@ -15,7 +15,9 @@ import sqlalchemy as sa
 from geoalchemy2 import Geometry
 from sqlalchemy.orm import Mapped, mapped_column
 
+from evidence.models import photo_links
 from extensions import db
+from grid.models import ClientId, PhoneTimed
 from grid.time import utcnow
 
 
@@ -105,3 +107,126 @@ class Reading(db.Model):
 # On PostgreSQL the readings live in monthly partitions named reading_pYYYYMM, and a default one.
 PARTITION_PREFIX = "reading_p"
 DEFAULT_PARTITION = "reading_default"
+
+
+# --- alerts and their two clocks ------------------------------------------------------------
+
+
+class AlertStatus(enum.StrEnum):
+    OPEN = "open"  # raised, waiting for the county to send someone
+    DISPATCHED = "dispatched"  # someone is on the way or there
+    CLOSED = "closed"  # the prefecture office (or the county, for a health item) closed it
+
+
+class AlertKind(enum.StrEnum):
+    ALERT = "alert"  # send people: the air is bad here
+    HEALTH = "health"  # the device is suspect: the county checks the station, nobody runs
+
+
+class Alert(db.Model):
+    """An alert at a station, raised by a rule (anomaly.py) or pushed by the prefecture office.
+
+    One open alert per station, rule and pollutant: a rule that fires again while it is open
+    updates it (count, last value, peak) instead of raising another."""
+
+    __tablename__ = "alert"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("station.id"), index=True)
+    county_id: Mapped[int] = mapped_column(sa.ForeignKey("grid.id"), index=True)
+    rule: Mapped[str] = mapped_column(sa.String(10))  # anomaly rule, or "manual"
+    kind: Mapped[str] = mapped_column(sa.String(8))
+    pollutant: Mapped[str] = mapped_column(sa.String(8), default="")  # "" when none
+    status: Mapped[str] = mapped_column(sa.String(10), default=AlertStatus.OPEN)
+    message: Mapped[str] = mapped_column(sa.String(200))  # an English msgid, shown translated
+    params: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    first_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(default=utcnow)
+    count: Mapped[int] = mapped_column(default=1)
+    last_value: Mapped[float | None] = mapped_column()
+    peak_value: Mapped[float | None] = mapped_column()
+    threshold: Mapped[float | None] = mapped_column()
+    raised_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    note: Mapped[str | None] = mapped_column(sa.String(1000))
+    closed_at: Mapped[datetime | None] = mapped_column()
+    closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    close_note: Mapped[str | None] = mapped_column(sa.String(1000))
+
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('open', 'dispatched', 'closed')", name="alert_status_known"),
+        sa.CheckConstraint("kind IN ('alert', 'health')", name="alert_kind_known"),
+        # One open alert per station, rule and pollutant (a partial unique index).
+        sa.Index(
+            "ix_alert_one_open",
+            "station_id",
+            "rule",
+            "pollutant",
+            unique=True,
+            sqlite_where=sa.text("status != 'closed'"),
+            postgresql_where=sa.text("status != 'closed'"),
+        ),
+        sa.Index("ix_alert_county_status", "county_id", "status"),
+    )
+
+
+class Dispatch(db.Model):
+    """The county's instruction to one supervisor about an alert, and its two deadlines:
+    the on-site situation within 1 hour, the disposal result within 2 hours (RULES §4)."""
+
+    __tablename__ = "alert_dispatch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(sa.ForeignKey("alert.id"), index=True)
+    supervisor_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    dispatched_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    instructed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    onsite_due: Mapped[datetime] = mapped_column()
+    disposal_due: Mapped[datetime] = mapped_column()
+    note: Mapped[str | None] = mapped_column(sa.String(1000))
+    # What the task queue has said about each clock: 0 nothing, 1 the 15-minute reminder,
+    # 2 the deadline passed without an answer (the county was told).
+    onsite_notice: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
+    disposal_notice: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
+
+    __table_args__ = (sa.UniqueConstraint("alert_id", "supervisor_id", name="alert_dispatch_once"),)
+
+
+class FeedbackKind(enum.StrEnum):
+    ONSITE = "onsite"  # 现场情况, within 1 hour
+    DISPOSAL = "disposal"  # 处置结果, within 2 hours
+
+
+class Feedback(PhoneTimed, db.Model):
+    """A supervisor's answer to a dispatch, recorded on the phone (perhaps offline) and placed
+    in time by the server's clock rules: `captured_at` is when it was recorded, `received_at`
+    when it arrived. Late means captured after the deadline; arriving late is shown apart."""
+
+    __tablename__ = "alert_feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(ClientId, unique=True)
+    dispatch_id: Mapped[int] = mapped_column(sa.ForeignKey("alert_dispatch.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    captured_at: Mapped[datetime] = mapped_column()
+    due_at: Mapped[datetime] = mapped_column()  # the deadline it answered
+    point = mapped_column(Geometry("POINT", srid=4326), nullable=True)
+    accuracy_m: Mapped[float | None] = mapped_column()
+    distance_m: Mapped[float | None] = mapped_column()  # from the station: proof of arrival
+    note: Mapped[str | None] = mapped_column(sa.String(2000))
+    problem_id: Mapped[int | None] = mapped_column(sa.ForeignKey("problem.id"))
+
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('onsite', 'disposal')", name="alert_feedback_kind_known"),
+        sa.UniqueConstraint("dispatch_id", "kind", name="alert_feedback_once"),
+    )
+
+    @property
+    def captured_late(self) -> bool:
+        return self.captured_at > self.due_at
+
+    @property
+    def received_late(self) -> bool:
+        return self.received_at > self.due_at
+
+
+feedback_photo = photo_links("alert_feedback")  # the photos taken on site

@@ -20,13 +20,19 @@ from flask_migrate import upgrade
 from flask_sqlalchemy.session import Session as FlaskSession
 from werkzeug.serving import make_server
 
-from app import create_app
-from desk.cli import load_demo
-from extensions import db
-from grid import demo as grid_demo
-from grid.services import start_session
-from grid.views import SESSION_KEY
-from tests import factories
+# The task queue is made when extensions.py is imported: a file of this run's own, never the
+# instance folder's (tests run their tasks with run_tasks, or a consumer of their own).
+os.environ["GRIDPATROL_TASKS_FILE"] = os.path.join(
+    tempfile.mkdtemp(prefix="gridpatrol-tasks-"), "tasks.db"
+)
+
+from app import create_app  # noqa: E402 - after the task queue's file is chosen
+from desk.cli import load_demo  # noqa: E402
+from extensions import db, huey  # noqa: E402
+from grid import demo as grid_demo  # noqa: E402
+from grid.services import start_session  # noqa: E402
+from grid.views import SESSION_KEY  # noqa: E402
+from tests import factories  # noqa: E402
 
 BACKENDS = ("spatialite", "postgis")
 POSTGRES_ADMIN_URL = os.environ.get("GRIDPATROL_TEST_POSTGRES")
@@ -380,3 +386,20 @@ def make_problem(db_session):
 def make_station(db_session):
     """A callable: make_station(world) -> (a micro-station in its first village, its token)."""
     return factories.make_station
+
+
+def run_tasks() -> int:
+    """Run every task waiting in the queue, in the caller's app context (as the consumer would,
+    one after another); returns how many ran."""
+    ran = 0
+    while (pending := huey.dequeue()) is not None:
+        huey.execute(pending)
+        ran += 1
+    return ran
+
+
+@pytest.fixture(autouse=True)
+def _empty_task_queue():
+    """Each test starts with no task waiting (a test that enqueues and never runs its tasks
+    leaves nothing for the next)."""
+    huey.flush()
