@@ -18,3 +18,21 @@ DEFAULTS = {
     "READING_FUTURE_SLACK_MINUTES": 5,
     "READING_BACKFILL_DAYS": 400,
 }
+
+DEFAULTS.update(
+    {
+        # The anomaly rules' parameters (alerts/anomaly.py Rules; any field may be set here).
+        "ALERT_RULES": {},
+        # RULES §4: the on-site situation within 1 hour, the disposal result within 2 hours of
+        # the instruction; a reminder this many minutes before each.
+        "ALERT_ONSITE_MINUTES": 60,
+        "ALERT_DISPOSAL_MINUTES": 120,
+        "ALERT_REMINDER_MINUTES": 15,
+        # On-site feedback proves arrival: a GPS fix within this distance of the station.
+        "ALERT_ARRIVAL_DISTANCE_M": 500,
+        # The hourly level rule needs this many minute values in the last hour.
+        "ALERT_HOUR_MIN_VALUES": 45,
+        # The demo replays readings so that alerts happen while `make run` serves.
+        "DEMO_REPLAY": False,
+    }
+)

@@ -10,7 +10,7 @@ from grid.models import Grid, Membership, Role, User, active_on_clause, subtree_
 from grid.queries import names_of
 from grid.time import local_day_utc
 from patrol import coverage
-from patrol.models import Patrol, Visit
+from patrol.models import Patrol, RoutePoint, Visit
 from sources.models import Source, SourceChange
 
 
@@ -104,3 +104,32 @@ def source_visits(source: Source) -> dict:
         .limit(RECENT)
     ).all()
     return {"visits": visits, "names": names_of(User, (p.supervisor_id for _v, p in visits))}
+
+
+def last_positions(user_ids: list[int], day: date) -> dict[int, tuple[float, float]]:
+    """Each supervisor's last known position on a local day: the newest kept point of their
+    patrols' routes that day, as (lon, lat)."""
+    if not user_ids:
+        return {}
+    start, end = local_day_utc(day)
+    newest = (
+        sa.select(
+            Patrol.supervisor_id,
+            RoutePoint.lon,
+            RoutePoint.lat,
+            sa.func.row_number()
+            .over(partition_by=Patrol.supervisor_id, order_by=RoutePoint.recorded_at.desc())
+            .label("n"),
+        )
+        .join(Patrol, Patrol.id == RoutePoint.patrol_id)
+        .where(
+            Patrol.supervisor_id.in_(user_ids),
+            RoutePoint.recorded_at >= start,
+            RoutePoint.recorded_at < end,
+        )
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(newest.c.supervisor_id, newest.c.lon, newest.c.lat).where(newest.c.n == 1)
+    )
+    return {uid: (lon, lat) for uid, lon, lat in rows}

@@ -1,6 +1,7 @@
 """The sync API the phone's queue talks to: a fresh form token, queued items, photos."""
 
 import json
+import time
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
@@ -21,7 +22,10 @@ bp = Blueprint("sync", __name__, url_prefix="/sync")
 @login_required
 def token():
     """A fresh form token for a sync run (a queue replayed hours later has a stale one)."""
-    response = jsonify(csrf_token=generate_csrf(), user_id=current_user.id)
+    # The server's time, so the phone can keep its clock offset (the alerts' countdowns).
+    response = jsonify(
+        csrf_token=generate_csrf(), user_id=current_user.id, server_ms=round(time.time() * 1000)
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 

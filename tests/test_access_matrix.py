@@ -373,6 +373,9 @@ from tests.matrix_findings import finding_routes  # noqa: E402
 from tests.matrix_problems import problem_routes  # noqa: E402
 
 ROUTES.update(finding_routes(Route, sees))
+from tests.matrix_alerts import alert_routes  # noqa: E402
+
+ROUTES.update(alert_routes(Route, sees))
 ROUTES.update(problem_routes(Route, sees))
 UNCHECKED = {"static"}  # files, the same for everyone
 

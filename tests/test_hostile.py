@@ -28,6 +28,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as babel_gettext
 from PIL import Image
 
+from alerts import raising
 from evidence.services import photo_store
 from extensions import db, limiter
 from grid import services as grid_services
@@ -600,6 +601,56 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "sync.photos"): Route(
         "POST", "supervisor", lambda c: "/sync/photos", note="tests/test_sync_hostile.py"
     ),
+    # --- alerts ---
+    ("GET", "alerts.index"): Route(
+        "GET",
+        "county_office",
+        lambda c: "/alerts/",
+        lambda c: {"status": "open"},
+        {"status": F("choice", "Status", "query"), "page": F("int", "Page", "query")},
+    ),
+    ("GET", "alerts.show"): Route("GET", "county_office", lambda c: f"/alerts/{c.ids['alert']}"),
+    ("GET", "alerts.stations"): Route("GET", "county_office", lambda c: "/alerts/stations"),
+    ("POST", "alerts.send"): Route(
+        "POST",
+        "county_office",
+        lambda c: f"/alerts/{c.ids['alert']}/dispatch",
+        lambda c: {"supervisor": str(c.world.supervisor.id), "note": "请立即到场\n拍照反馈"},
+        {"supervisor": F("id", "Supervisors"), "note": F("long_text", "Instruction")},
+    ),
+    ("POST", "alerts.close"): Route(
+        "POST",
+        "zhou",
+        lambda c: f"/alerts/{c.ids['alert']}/close",
+        lambda c: {"note": "已处置\n复查正常"},
+        {"note": F("long_text", "How it was dealt with")},
+    ),
+    ("GET", "alerts.new"): Route("GET", "zhou", lambda c: "/alerts/new"),
+    ("POST", "alerts.new"): Route(
+        "POST",
+        "zhou",
+        lambda c: "/alerts/new",
+        lambda c: {"station": str(c.ids["station"]), "pollutant": "PM2.5", "note": "核查\n数据"},
+        {
+            "station": F("id", "Station"),
+            "pollutant": F("choice", "Pollutant"),
+            "note": F("long_text", "What to look into"),
+        },
+    ),
+    ("GET", "alerts.consultation"): Route(
+        "GET",
+        "zhou",
+        lambda c: "/alerts/consultation",
+        lambda c: {"day": (local_today() - timedelta(days=1)).isoformat()},
+        {"day": F("day", "Day", "query")},
+    ),
+    ("POST", "alerts.consultation_push"): Route(
+        "POST",
+        "zhou",
+        lambda c: "/alerts/consultation",
+        lambda c: {"county": str(c.world.county.id), "note": "一、核查微站\n二、督促整改"},
+        {"county": F("id", "Counties"), "note": F("long_text", "Problems to deal with")},
+    ),
     # --- the stations' API: fields in tests/test_readings.py ---
     ("GET", "alerts.openapi"): Route("GET", None, lambda c: "/api/v1/openapi.json"),
     ("POST", "alerts.readings"): Route(
@@ -672,6 +723,8 @@ def ctx(db_session, make_world, make_source, make_patrol, make_problem, make_pho
         .where(UserSession.user_id == world.supervisor.id)
         .order_by(UserSession.id.desc())
     )
+    station, _token = factories.make_station(world)
+    alert = raising.push_by_hand(station, None, "核查", demo["zhou"])
     db.session.flush()
     people = {
         "supervisor": (world.supervisor.username, factories.PASSWORD),
@@ -695,6 +748,8 @@ def ctx(db_session, make_world, make_source, make_patrol, make_problem, make_pho
             "membership": membership,
             "finding": finding.id,
             "other_session": other_session,
+            "station": station.id,
+            "alert": alert.id,
         },
     )
 

@@ -10,7 +10,6 @@
   var MIN_STEP_M = 25;       // keep route points at least 25 m apart
   var MAX_SPEED_MS = 70;     // a hop faster than this (about 250 km/h) is a bad fix
   var ROUTE_FLUSH = 10;      // points per queued route item
-  var PHOTO_MAX_PX = 1600;   // shrink on the phone before storing (the server re-encodes anyway)
   var FAR_FROM_GRID_M = 2000;     // this far outside the boundary, say so in words
   var FAR_FROM_SOURCES_M = 5000;  // the same, judged by the nearest source when there is no boundary
 
@@ -132,48 +131,9 @@
     });
   }
 
-  // --- photos: read the original's facts, then shrink ----------------------------------------
-
-  function hex(buffer) {
-    return Array.prototype.map.call(new Uint8Array(buffer), function (b) {
-      return (b + 0x100).toString(16).slice(1);
-    }).join('');
-  }
-
-  function shrink(file) {
-    return createImageBitmap(file).then(function (bitmap) {  // applies the EXIF orientation
-      var scale = Math.min(1, PHOTO_MAX_PX / Math.max(bitmap.width, bitmap.height));
-      var canvas = document.createElement('canvas');
-      canvas.width = Math.round(bitmap.width * scale);
-      canvas.height = Math.round(bitmap.height * scale);
-      canvas.getContext('2d').drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-      bitmap.close();
-      return new Promise(function (resolve) { canvas.toBlob(resolve, 'image/jpeg', 0.85); });
-    });
-  }
-
-  function prepare(file) {
-    var f = fix();
-    return file.arrayBuffer().then(function (buffer) {
-      var facts = window.GridExif ? window.GridExif.read(buffer) : {};
-      return Promise.all([crypto.subtle.digest('SHA-256', buffer), shrink(file)])
-        .then(function (r) {
-          return {blob: r[1], sha256: hex(r[0]), exif_lat: facts.lat, exif_lon: facts.lon,
-                  exif_taken_at: facts.takenAt, lat: f.lat, lon: f.lon, accuracy: f.accuracy};
-        });
-    });
-  }
-
+  // Photos are read and shrunk by GridCapture (capture.js), shared with the alert page.
   function attach(files, parentKind, parentId) {
-    var chain = Promise.resolve();
-    Array.prototype.forEach.call(files || [], function (file) {
-      chain = chain.then(function () { return prepare(file); }).then(function (photo) {
-        photo.parent_kind = parentKind;
-        photo.parent_client_id = parentId;
-        return Q.addPhoto(photo);
-      });
-    });
-    return chain;
+    return window.GridCapture.attach(files, parentKind, parentId, fix());
   }
 
   // --- the page -------------------------------------------------------------------------------

@@ -162,8 +162,19 @@
   }
 
   function token(base) {
-    // A fresh token every run: a queue replayed hours later carries a stale one.
-    return fetchJson(base + '/sync/token', {headers: {Accept: 'application/json'}, cache: 'no-store'});
+    // A fresh token every run: a queue replayed hours later carries a stale one. The answer
+    // also says the server's time: the clock offset kept for the alert page's countdowns.
+    var asked = Date.now();
+    return fetchJson(base + '/sync/token', {headers: {Accept: 'application/json'}, cache: 'no-store'})
+      .then(function (t) {
+        if (t.status === 200 && t.body && typeof t.body.server_ms === 'number') {
+          var answered = Date.now();
+          var offset = t.body.server_ms - (asked + answered) / 2;
+          return Queue.set('clock-offset', {offset_ms: offset, measured_at: answered})
+            .then(function () { return t; }, function () { return t; });
+        }
+        return t;
+      });
   }
 
   function refuse(record, result) {
