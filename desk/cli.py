@@ -7,6 +7,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from alerts import demo as alerts_demo
 from extensions import db
 from grid import demo as grid_demo
 from grid.queries import root_grid
@@ -48,6 +49,7 @@ def load_demo(data_dir: str, start: date, echo: Callable[[str], None]) -> None:
     echo(grid_demo.load(data_dir, start, echo=echo))
     echo(sources_demo.load(start, echo=echo))
     echo(problems_demo.load(echo=echo))
+    echo(alerts_demo.load(data_dir, echo=echo))
 
 
 def _print_logins():
