@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 
 from alerts import anomaly, aqi
 from alerts.models import (
@@ -28,12 +27,10 @@ from alerts.models import (
     Period,
     Reading,
     Station,
-    StationKind,
     StationStatus,
 )
 from extensions import db
-from grid.errors import ServiceError
-from grid.models import Grid, Membership, Role, User, active_on_clause
+from grid.models import Grid, Membership, Role, active_on_clause
 from grid.time import local_today, utcnow
 from i18n import N_
 from notify.services import notify
@@ -127,17 +124,37 @@ def _neighbours(station: Station, candidates: list[Station], radius_km: float) -
 
 def evaluate(station: Station, now: datetime | None = None) -> list[Alert]:
     """Run the rules for one station now; returns the alerts raised or updated."""
-    if station.status != StationStatus.ACTIVE:
+    return evaluate_many([station], now)
+
+
+def evaluate_many(stations: list[Station], now: datetime | None = None) -> list[Alert]:
+    """Run the rules for several stations at one moment (the replay's minute: every station),
+    reading all their windows and their neighbours' in two queries."""
+    stations = [s for s in stations if s.status == StationStatus.ACTIVE]
+    if not stations:
         return []
     now = now or utcnow()
     params = rules()
     active = list(
         db.session.scalars(sa.select(Station).where(Station.status == StationStatus.ACTIVE))
     )
-    near = _neighbours(station, active, params.neighbour_radius_km)
+    near = {s.id: _neighbours(s, active, params.neighbour_radius_km) for s in stations}
     history = max(params.flat_hours, 1) + 1
-    own = _window([station.id], now - timedelta(hours=history), now)[station.id]
-    windows = _window([n.id for n in near], now - 2 * HOUR, now)
+    own = _window([s.id for s in stations], now - timedelta(hours=history), now)
+    others = {n.id for found in near.values() for n in found} - set(own)
+    windows = {**_window(sorted(others), now - 2 * HOUR, now), **own}
+    raised = []
+    for station in stations:
+        findings = _findings(
+            station, own[station.id], [windows[n.id] for n in near[station.id]], now, params
+        )
+        raised += [raise_or_update(station, finding, now) for finding in findings]
+    return raised
+
+
+def _findings(
+    station: Station, own: Window, near: list[Window], now: datetime, params: anomaly.Rules
+) -> list[anomaly.Finding]:
     latest, previous, neighbours, hour = [], {}, {}, {}
     for pollutant in set(own.samples) | set(own.hourly):
         current = own.short(pollutant, now)
@@ -154,7 +171,7 @@ def evaluate(station: Station, now: datetime | None = None) -> list[Alert]:
         if before is not None:
             previous[pollutant] = before
         neighbours[pollutant] = [
-            value for n in near if (value := windows[n.id].short(pollutant, now)) is not None
+            value for window in near if (value := window.short(pollutant, now)) is not None
         ]
         hour[pollutant] = own.hour(pollutant, now)
     findings = anomaly.evaluate(
@@ -169,7 +186,7 @@ def evaluate(station: Station, now: datetime | None = None) -> list[Alert]:
             found = anomaly.level(pollutant, value, _iaqi(pollutant, value), params)
             if found:
                 findings.append(found)
-    return [raise_or_update(station, finding, now) for finding in findings]
+    return findings
 
 
 def _iaqi(pollutant: str, value: float) -> int | None:
@@ -283,56 +300,7 @@ def _tell_county(alert: Alert, station: Station) -> None:
 
 def evaluate_all(now: datetime | None = None) -> int:
     """Every active station once (the silence check, and stations that sent nothing new)."""
-    now = now or utcnow()
-    stations = db.session.scalars(
-        sa.select(Station).where(
-            Station.status == StationStatus.ACTIVE,
-            Station.kind.in_((StationKind.MICRO, StationKind.NATIONAL, StationKind.REGIONAL)),
-        )
+    stations = list(
+        db.session.scalars(sa.select(Station).where(Station.status == StationStatus.ACTIVE))
     )
-    raised = 0
-    for station in stations:
-        raised += len(evaluate(station, now))
-    return raised
-
-
-def push_by_hand(station: Station, pollutant: str | None, note: str, by: User) -> Alert:
-    """The prefecture office pushes an alert at a station (RULES §4: level 1 pushes abnormal
-    data to level 2); it goes to the station's county like any other."""
-    if county_of(station) is None:
-        raise ServiceError(_l("This station lies outside every county."))
-    finding = anomaly.Finding(
-        rule="manual",
-        kind="alert",
-        pollutant=pollutant,
-        value=None,
-        threshold=None,
-        message=N_("Pushed by the prefecture office: %(note)s"),
-        params={"note": note},
-    )
-    now = utcnow()
-    alert = raise_or_update(station, finding, now, by_id=by.id)
-    alert.note = note
-    return alert
-
-
-def push_list(county_ids: list[int], note: str, by: User) -> int:
-    """The daily consultation's problem list, pushed to the counties' offices (RULES §4)."""
-    if not county_ids:
-        raise ServiceError(_l("Choose at least one county."))
-    if not note:
-        raise ServiceError(_l("Write the problems the counties are to deal with."))
-    counties = db.session.scalars(
-        sa.select(Grid).where(Grid.id.in_(county_ids), Grid.level == 2)
-    ).all()
-    if len(counties) != len(set(county_ids)):
-        raise ServiceError(_l("Choose counties from the list."))
-    for county in counties:
-        notify(
-            county_office(county.id),
-            "alert.consultation",
-            f"consultation:{county.id}",
-            N_("From the daily consultation: %(note)s"),
-            {"note": note[:180], "by": by.name},
-        )
-    return len(counties)
+    return len(evaluate_many(stations, now))

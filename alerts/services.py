@@ -175,7 +175,9 @@ def store(
     outcome = Outcome()
     if rows:
         dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(Reading).on_conflict_do_nothing().returning(Reading.pollutant)
+        # Core, not the ORM's bulk path: one multi-row INSERT per batch of rows.
+        table = Reading.__table__
+        statement = dialect.insert(table).on_conflict_do_nothing().returning(table.c.pollutant)
         params = [
             {
                 "station_id": station.id,

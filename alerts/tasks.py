@@ -3,14 +3,16 @@ arrive, the minute's checks (silent stations, the two clocks), the demo's replay
 months ahead of the readings' partitions."""
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from huey import crontab
+from huey.constants import EmptyData
 
-from alerts import dispatch, partitions, raising
-from alerts.models import Station, StationStatus
-from extensions import db, periodic_task, task
+from alerts import demo, dispatch, partitions, raising
+from alerts.models import Station, StationKind, StationStatus
+from extensions import db, huey, periodic_task, task
 from grid.time import utcnow
 
 log = logging.getLogger(__name__)
@@ -42,8 +44,7 @@ def every_minute() -> None:
             ),
         )
     ).all()
-    for station in quiet:
-        raising.evaluate(station, now)
+    raising.evaluate_many(list(quiet), now)
     dispatch.watch_clocks(now)
     db.session.commit()
 
@@ -52,3 +53,45 @@ def every_minute() -> None:
 def monthly_partitions() -> None:
     """The readings' partitions for the months ahead (PostgreSQL)."""
     partitions.ensure_ahead(months=3)
+
+
+# --- the demo's replay -----------------------------------------------------------------------
+
+REPLAY_START = "demo-replay-start"  # huey's key-value storage: when the replay began (UTC)
+REPLAY_UNTIL = "demo-replay-until"  # and how far it has stored
+
+
+@periodic_task(crontab(minute="*"))
+def replay_demo() -> int:
+    """With DEMO_REPLAY set (make run), store the demo stations' readings of the minutes since
+    the last run (the first run: the last two hours, with the planted incidents under way),
+    then run the rules for each station, so that alerts happen while the demo is served."""
+    if not current_app.config["DEMO_REPLAY"]:
+        return 0
+    return replay_now(utcnow())
+
+
+def replay_now(now: datetime) -> int:
+    start = _kept(REPLAY_START)
+    if start is None:
+        start = now
+        huey.storage.put_data(REPLAY_START, start.isoformat().encode())
+    since = _kept(REPLAY_UNTIL)
+    stored = demo.replay(now, since, start)
+    db.session.commit()
+    huey.storage.put_data(REPLAY_UNTIL, now.isoformat().encode())
+    stations = db.session.scalars(
+        sa.select(Station).where(
+            Station.status == StationStatus.ACTIVE, Station.kind == StationKind.MICRO
+        )
+    ).all()
+    raising.evaluate_many(list(stations), now)
+    db.session.commit()
+    log.info("demo replay: %d readings, %d stations evaluated", stored, len(stations))
+    return stored
+
+
+def _kept(key: str) -> datetime | None:
+    """A time kept in huey's key-value storage (peeked, not taken)."""
+    raw = huey.storage.peek_data(key)
+    return None if raw is EmptyData else datetime.fromisoformat(raw.decode())

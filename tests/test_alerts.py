@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from alerts import dispatch, raising
-from alerts.models import Alert, AlertStatus, Dispatch, Feedback
+from alerts.models import Alert, AlertStatus, Dispatch, Feedback, Station
 from alerts.services import Value, store
 from extensions import db
 from grid.errors import ServiceError
@@ -231,3 +231,23 @@ def test_pages_render_for_the_county_and_the_supervisor(sent, client, world):
     html = client.get(f"/alerts/{alert.id}").get_data(as_text=True)
     assert "dispatch-form" in html and "my-dispatch" not in html
     assert client.get("/alerts/stations").status_code == 200
+
+
+def test_the_demo_replay_raises_alerts_from_its_planted_incidents(app, db_session):
+    """make run's replay: the first run backfills two hours with the smoke incident under way
+    at 昌吉高新区微站03 and a station gone silent; the rules raise an alert and a health item."""
+    from alerts.replay import INCIDENTS
+    from alerts.tasks import replay_now
+
+    app.config["DEMO_REPLAY"] = True
+    try:
+        assert replay_now(utcnow()) > 100_000
+    finally:
+        app.config["DEMO_REPLAY"] = False
+    raised = db.session.execute(
+        sa.select(Station.code, Alert.rule, Alert.kind).join(Alert, Alert.station_id == Station.id)
+    ).all()
+    smoke = next(i.station_code for i in INCIDENTS if i.kind == "smoke")
+    silent = next(i.station_code for i in INCIDENTS if i.kind == "silent")
+    assert (smoke, "level", "alert") in raised
+    assert (silent, "silent", "health") in raised
