@@ -40,7 +40,7 @@ run: $(VENV)/.requirements translations instance/secret_key
 	GRIDPATROL_SECRET_KEY=$$(cat instance/secret_key) $(BIN)/flask db upgrade
 	GRIDPATROL_SECRET_KEY=$$(cat instance/secret_key) $(BIN)/flask demo load --if-empty
 	GRIDPATROL_SECRET_KEY=$$(cat instance/secret_key) GRIDPATROL_SESSION_COOKIE_SECURE=false \
-		$(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
+		GRIDPATROL_DEMO_REPLAY=true PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
 # Every test, on SpatiaLite and PostGIS, browser tests included.
 test: $(VENV)/.requirements-dev translations

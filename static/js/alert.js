@@ -56,6 +56,11 @@
       tick();
       setInterval(tick, 1000);
     });
+    // Opened with a signal: send what waits, and measure the offset afresh while at it.
+    if (Q && navigator.onLine) {
+      Q.sync().then(measure).then(function (offset) { offsetMs = offset; tick(); },
+                                  function () { /* offline after all: keep the last offset */ });
+    }
   }
 
   // --- the supervisor's answers --------------------------------------------------------------
