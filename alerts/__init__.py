@@ -4,10 +4,11 @@ the anomaly rules, and alerts with their 1-hour and 2-hour clocks."""
 
 from flask import Flask
 
-from alerts import models, settings, views  # noqa: F401 - models: the tables, for migrations
+from alerts import cli, models, settings, views  # noqa: F401 - models: the tables, for migrations
 
 
 def init_app(app: Flask) -> None:
     for key, value in settings.DEFAULTS.items():
         app.config.setdefault(key, value)
     app.register_blueprint(views.bp)
+    cli.register(app)
