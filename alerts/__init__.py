@@ -4,7 +4,7 @@ the anomaly rules, and alerts with their 1-hour and 2-hour clocks."""
 
 from flask import Flask
 
-from alerts import access, dispatch, labels, models, settings, tasks, views  # noqa: F401
+from alerts import access, cli, dispatch, labels, models, settings, tasks, views  # noqa: F401
 from alerts.models import feedback_photo
 from evidence.registry import PHOTO_OWNERS, PhotoOwner
 from grid.registry import NAVIGATION, NavEntry
@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
     for key, value in settings.DEFAULTS.items():
         app.config.setdefault(key, value)
     app.register_blueprint(views.bp)
+    cli.register(app)
     labels.register(app)
     # Answers recorded on the phone, perhaps offline: after the problems (order 50).
     ITEM_KINDS.add(app, "alert.onsite", ItemKind(dispatch.record_onsite, 60))

@@ -195,3 +195,98 @@ def store(
         station.last_reading_at = now
     outcome.duplicates = len(values) - outcome.stored
     return outcome
+
+
+def value_refusal(value: Value, now: datetime) -> str | None:
+    """Why a value read by another path than the JSON API (the HJ 212 receiver) may not be
+    stored, by the rules `read_value` applies: a known pollutant, period and flag, a value from
+    0 to its READING_VALUE_LIMITS, a time neither in the future (beyond the slack) nor before
+    the backfill window, at its period's start. None when it may be stored. In English: it is
+    written to the server's log, not shown to a person."""
+    config = current_app.config
+    if value.pollutant not in POLLUTANTS:
+        return f"pollutant {value.pollutant!r} is not one of {', '.join(POLLUTANTS)}"
+    if value.period not in tuple(Period):
+        return f"period {value.period!r} is unknown"
+    if value.flag not in FLAGS:
+        return f"data flag {value.flag!r} is not one of {''.join(FLAGS)}"
+    limit = config["READING_VALUE_LIMITS"][value.pollutant]
+    if not 0 <= value.value <= limit:
+        return f"value {value.value:g} is outside 0 to {limit:g}"
+    if value.measured_at > now + timedelta(minutes=config["READING_FUTURE_SLACK_MINUTES"]):
+        return f"time {value.measured_at:%Y-%m-%d %H:%M:%S} UTC is in the future"
+    if value.measured_at < now - timedelta(days=config["READING_BACKFILL_DAYS"]):
+        return f"time {value.measured_at:%Y-%m-%d %H:%M:%S} UTC is too long ago to be stored"
+    local = value.measured_at.replace(tzinfo=UTC).astimezone(local_zone())
+    if not _starts_its_period(local, value.period):
+        return f"time {local:%Y-%m-%d %H:%M:%S} (local) is not the start of its {value.period}"
+    return None
+
+
+def store_batch(
+    batch: Sequence[tuple[int, Sequence[Value]]], source: str, now: datetime | None = None
+) -> Outcome:
+    """`store` for several stations at once, by station id: every row in one statement, every
+    station's `last_reading_at` in another (the HJ 212 receiver's group commit, where a
+    statement per station cost more than the rows). On PostgreSQL the rows go as arrays
+    (unnest): one statement text whatever their number, which the driver prepares once,
+    where a VALUES list of thousands of parameters was parsed again for every batch."""
+    now = now or utcnow()
+    rows: dict[tuple[int, str, str, datetime], Value] = {}
+    for station_id, values in batch:
+        for v in values:
+            rows.setdefault((station_id, v.pollutant, v.period, v.measured_at), v)
+    outcome = Outcome()
+    if rows:
+        keys, values = list(rows), list(rows.values())
+        if db.engine.dialect.name == "postgresql":
+            arrays = {
+                "stations": [key[0] for key in keys],
+                "pollutants": [v.pollutant for v in values],
+                "periods": [str(v.period) for v in values],
+                "times": [v.measured_at for v in values],
+                "values": [v.value for v in values],
+                "flags": [v.flag for v in values],
+            }
+            result = db.session.execute(
+                _INSERT_ARRAYS, {**arrays, "received_at": now, "source": source}
+            )
+            outcome.stored = result.rowcount
+        else:
+            statement = sqlite.insert(Reading).on_conflict_do_nothing().returning(Reading.pollutant)
+            params = [
+                {
+                    "station_id": key[0],
+                    "pollutant": v.pollutant,
+                    "period": v.period,
+                    "measured_at": v.measured_at,
+                    "value": v.value,
+                    "flag": v.flag,
+                    "received_at": now,
+                    "source": source,
+                }
+                for key, v in rows.items()
+            ]
+            outcome.stored = len(db.session.execute(statement, params).all())
+        ids = sorted({station_id for station_id, values in batch if values})
+        db.session.execute(
+            sa.update(Station).where(Station.id.in_(ids)).values(last_reading_at=now),
+            execution_options={"synchronize_session": False},
+        )
+    outcome.duplicates = sum(len(values) for _station_id, values in batch) - outcome.stored
+    return outcome
+
+
+_INSERT_ARRAYS = sa.text(
+    """
+    INSERT INTO reading
+        (station_id, pollutant, period, measured_at, value, flag, received_at, source)
+    SELECT s, p, d, m, v, f, :received_at, :source
+    FROM unnest(
+        CAST(:stations AS integer[]), CAST(:pollutants AS varchar[]),
+        CAST(:periods AS varchar[]), CAST(:times AS timestamp[]),
+        CAST(:values AS double precision[]), CAST(:flags AS varchar[])
+    ) AS t(s, p, d, m, v, f)
+    ON CONFLICT DO NOTHING
+    """
+)
