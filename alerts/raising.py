@@ -175,7 +175,7 @@ def _findings(
         ]
         hour[pollutant] = own.hour(pollutant, now)
     findings = anomaly.evaluate(
-        now, latest, previous, own.every(), neighbours, station.last_reading_at, params
+        now, latest, previous, own.every(), neighbours, _last_seen(station), params
     )
     # The level rule on the hour's value, for pollutants the health items left alone.
     if not any(f.kind == "health" and f.pollutant is None for f in findings):
@@ -187,6 +187,11 @@ def _findings(
             if found:
                 findings.append(found)
     return findings
+
+
+def _last_seen(station: Station) -> datetime:
+    """When the station last sent; one never heard from counts from when it was registered."""
+    return station.last_reading_at or station.created_at
 
 
 def _iaqi(pollutant: str, value: float) -> int | None:

@@ -13,6 +13,7 @@ from huey.constants import EmptyData
 from alerts import demo, dispatch, partitions, raising
 from alerts.models import Station, StationKind, StationStatus
 from extensions import db, huey, periodic_task, task
+from grid.forms import unit_of_work
 from grid.time import utcnow
 
 log = logging.getLogger(__name__)
@@ -21,32 +22,29 @@ log = logging.getLogger(__name__)
 @task(retries=3, retry_delay=5)
 def evaluate_station(station_id: int) -> int:
     """Run the rules for a station whose readings just arrived."""
-    station = db.session.get(Station, station_id)
-    if station is None:
-        return 0
-    raised = raising.evaluate(station)
-    db.session.commit()
-    return len(raised)
+    with unit_of_work():  # on SQLite, the write lock from the start (grid/forms.py)
+        station = db.session.get(Station, station_id)
+        return 0 if station is None else len(raising.evaluate(station))
 
 
 @periodic_task(crontab(minute="*"))
 def every_minute() -> None:
-    """Stations gone silent (they send nothing that would trigger their evaluation), and the
-    reminders and overdue notices of the two clocks."""
+    """Stations gone silent (they send nothing that would trigger their evaluation; one never
+    heard from counts from when it was registered), and the reminders and overdue notices of
+    the two clocks."""
     now = utcnow()
     threshold = raising.rules().silent_after_minutes
-    quiet = db.session.scalars(
-        sa.select(Station).where(
-            Station.status == StationStatus.ACTIVE,
-            sa.or_(
-                Station.last_reading_at.is_(None),
-                Station.last_reading_at <= now - timedelta(minutes=threshold),
-            ),
-        )
-    ).all()
-    raising.evaluate_many(list(quiet), now)
-    dispatch.watch_clocks(now)
-    db.session.commit()
+    with unit_of_work():
+        quiet = db.session.scalars(
+            sa.select(Station).where(
+                Station.status == StationStatus.ACTIVE,
+                sa.func.coalesce(Station.last_reading_at, Station.created_at)
+                <= now - timedelta(minutes=threshold),
+            )
+        ).all()
+        raising.evaluate_many(list(quiet), now)
+    with unit_of_work():
+        dispatch.watch_clocks(now)
 
 
 @periodic_task(crontab(minute="7", hour="3"))
@@ -77,16 +75,16 @@ def replay_now(now: datetime) -> int:
         start = now
         huey.storage.put_data(REPLAY_START, start.isoformat().encode())
     since = _kept(REPLAY_UNTIL)
-    stored = demo.replay(now, since, start)
-    db.session.commit()
+    with unit_of_work():
+        stored = demo.replay(now, since, start)
     huey.storage.put_data(REPLAY_UNTIL, now.isoformat().encode())
-    stations = db.session.scalars(
-        sa.select(Station).where(
-            Station.status == StationStatus.ACTIVE, Station.kind == StationKind.MICRO
-        )
-    ).all()
-    raising.evaluate_many(list(stations), now)
-    db.session.commit()
+    with unit_of_work():
+        stations = db.session.scalars(
+            sa.select(Station).where(
+                Station.status == StationStatus.ACTIVE, Station.kind == StationKind.MICRO
+            )
+        ).all()
+        raising.evaluate_many(list(stations), now)
     log.info("demo replay: %d readings, %d stations evaluated", stored, len(stations))
     return stored
 
