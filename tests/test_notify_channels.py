@@ -30,7 +30,7 @@ MSGID = "A problem waits for your approval"
 
 
 @pytest.fixture
-def vapid(app, push_service, monkeypatch):
+def vapid(app, push_service, monkeypatch):  # noqa: F811 - the fixture imported above
     """The app signs with the push service's expected key and contact."""
     monkeypatch.setitem(app.config, "VAPID_PRIVATE_KEY", push_service.keys.private_pem.decode())
     monkeypatch.setitem(app.config, "VAPID_CONTACT", CONTACT)
@@ -244,13 +244,13 @@ def add_robot(world, url, kind="wecom", secret=None, name="县大气办群"):
 
 def test_a_robot_that_fails_twice_is_retried_until_it_takes_the_message(make_world, flaky_robot):
     world = make_world()
-    robot = add_robot(world, f"{flaky_robot.base}/cgi-bin/webhook/send?key=k-12345678")
+    bot = add_robot(world, f"{flaky_robot.base}/cgi-bin/webhook/send?key=k-12345678")
     # a village's message goes to its county's robots
     assert services.to_group(world.village.id, "新问题", ["河道漂浮物", "上报人：张三"]) == 1
     db.session.commit()
     run_tasks()
     assert run_retries() == 2
-    attempts = log(robot_id=robot.id)
+    attempts = log(robot_id=bot.id)
     assert [(d.attempt, d.status, d.http_status, d.errcode) for d in attempts] == [
         (1, "retry", 502, None),
         (2, "retry", 200, 45009),
@@ -266,12 +266,12 @@ def test_a_robot_that_fails_twice_is_retried_until_it_takes_the_message(make_wor
 def test_a_refusal_is_not_retried_and_the_key_stays_out_of_the_log(make_world):
     world = make_world()
     key = "never-shown-key-123"
-    robot = add_robot(world, f"http://127.0.0.1:{closed_port()}/cgi-bin/webhook/send?key={key}")
+    bot = add_robot(world, f"http://127.0.0.1:{closed_port()}/cgi-bin/webhook/send?key={key}")
     services.to_group(world.county.id, "测试", ["一行"])
     db.session.commit()
     run_tasks()
     run_retries()
-    attempts = log(robot_id=robot.id)
+    attempts = log(robot_id=bot.id)
     assert len(attempts) == tasks.ROBOT["retries"] + 1  # no connection: worth retrying
     assert attempts[-1].status == "failed"
     assert all(key not in d.answer for d in attempts)
