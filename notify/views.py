@@ -143,8 +143,8 @@ def _robot_or_abort(robot_id: int) -> tuple[Robot, Grid]:
 
 
 def _robots_grid() -> Grid:
-    """The grid whose robots are shown: ?grid=, else the user's first; 403 for people who keep
-    no robots."""
+    """The grid whose robots are shown or added to: ?grid=, else the user's first; 403 for
+    people who keep no robots."""
     grid_id = inputs.query().id("grid", _l("Grid"))
     if grid_id is not None:
         return grid_or_abort(grid_id, Action.MANAGE_CHANNELS)
@@ -185,9 +185,9 @@ def _robot_fields(form: inputs.Fields, new: bool) -> dict:
 @bp.route("/notifications/robots", methods=["POST"])
 @login_required
 def robots_add():
-    """Add a group robot."""
+    """Add a group robot to the grid of ?grid= (else the user's first)."""
+    grid = _robots_grid()
     form = inputs.form()
-    grid = grid_or_abort(form.id("grid", _l("Grid"), required=True), Action.MANAGE_CHANNELS)
     return submit(
         lambda: services.add_robot(grid, by=current_account(), **_robot_fields(form, True)),
         template="notify/robots.html",
@@ -244,7 +244,7 @@ def robots_test(robot_id):
     else:
         reason = answer.errmsg or (f"HTTP {answer.status}" if answer.status else "-")
         reason = delivery.scrub(reason, robot.webhook_url, robot.secret)
-        flash(_("The robot did not take the message: %(answer)s", answer=reason), "error")
+        flash(_("The robot did not take the message: %(answer)s", answer=reason), "warning")
     return redirect(url_for("notify.robots_index", grid=grid.id), 303)
 
 
