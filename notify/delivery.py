@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import gettext as babel_gettext
+from flask_babel import gettext as _
 
 from extensions import db
 from grid.time import datetime_local, utcnow
@@ -136,8 +136,8 @@ def push_payload(
     newer push about it replaces the older), kind, urgent (alerts: stays until touched) and,
     when the notification has one, its deadline (ISO 8601 UTC, and as words in China time)."""
     with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-        title = babel_gettext("GridPatrol")
-        body = babel_gettext(message)
+        title = _("GridPatrol")
+        body = _(message)
         try:
             body = body % params if "%(" in body else body
         except (KeyError, TypeError, ValueError):
@@ -146,9 +146,7 @@ def push_payload(
             body = f"{body} #{params['id']}"
         deadline = _deadline(params.get("deadline"))
         due = (
-            babel_gettext("Deadline: %(time)s", time=datetime_local(deadline))
-            if deadline is not None
-            else None
+            _("Deadline: %(time)s", time=datetime_local(deadline)) if deadline is not None else None
         )
     payload: dict[str, Any] = {
         "title": title,

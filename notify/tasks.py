@@ -9,7 +9,7 @@ import time
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import gettext as babel_gettext
+from flask_babel import gettext as _
 
 from extensions import db, task
 from grid.models import User
@@ -69,7 +69,7 @@ def deliver(notification_ids: list[int], url: str | None) -> None:
                 push_one(notification.id, subscription_id, payload)
         if sms and user.mobile:
             with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-                text = f"【{babel_gettext('GridPatrol')}】{payload['body']}"
+                text = f"【{_('GridPatrol')}】{payload['body']}"
             if payload.get("deadline_text"):
                 text += f" {payload['deadline_text']}"
             sms_one(notification.id, user.mobile, text)
