@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from alerts import anomaly, aqi
 from alerts.models import (
@@ -30,7 +31,8 @@ from alerts.models import (
     StationStatus,
 )
 from extensions import db
-from grid.models import Grid, Membership, Role, active_on_clause
+from grid.errors import ServiceError
+from grid.models import Grid, Membership, Role, User, active_on_clause
 from grid.time import local_today, utcnow
 from i18n import N_
 from notify.services import notify
@@ -309,3 +311,45 @@ def evaluate_all(now: datetime | None = None) -> int:
         db.session.scalars(sa.select(Station).where(Station.status == StationStatus.ACTIVE))
     )
     return len(evaluate_many(stations, now))
+
+
+def push_by_hand(station: Station, pollutant: str | None, note: str, by: User) -> Alert:
+    """The prefecture office pushes an alert at a station (RULES §4: level 1 pushes abnormal
+    data to level 2); it goes to the station's county like any other."""
+    if county_of(station) is None:
+        raise ServiceError(_l("This station lies outside every county."))
+    finding = anomaly.Finding(
+        rule="manual",
+        kind="alert",
+        pollutant=pollutant,
+        value=None,
+        threshold=None,
+        message=N_("Pushed by the prefecture office: %(note)s"),
+        params={"note": note},
+    )
+    now = utcnow()
+    alert = raise_or_update(station, finding, now, by_id=by.id)
+    alert.note = note
+    return alert
+
+
+def push_list(county_ids: list[int], note: str, by: User) -> int:
+    """The daily consultation's problem list, pushed to the counties' offices (RULES §4)."""
+    if not county_ids:
+        raise ServiceError(_l("Choose at least one county."))
+    if not note:
+        raise ServiceError(_l("Write the problems the counties are to deal with."))
+    counties = db.session.scalars(
+        sa.select(Grid).where(Grid.id.in_(county_ids), Grid.level == 2)
+    ).all()
+    if len(counties) != len(set(county_ids)):
+        raise ServiceError(_l("Choose counties from the list."))
+    for county in counties:
+        notify(
+            county_office(county.id),
+            "alert.consultation",
+            f"consultation:{county.id}",
+            N_("From the daily consultation: %(note)s"),
+            {"note": note[:180], "by": by.name},
+        )
+    return len(counties)

@@ -1,17 +1,26 @@
-"""Notifications: telling people something needs them (the records, the list page and the
-unread count now; Web Push, WeCom/DingTalk robots and SMS as channels next)."""
+"""Notifications: telling people something needs them: the records, the list page, the unread
+count; and the channels that carry them (Web Push, SMS, WeCom/DingTalk group robots)."""
 
 from flask import Flask
+from flask_login import current_user
 
 from grid.registry import HOME_COUNTS, HomeCount
 from i18n import N_
-from notify import queries, views
+from notify import delivery, queries, views
 from notify.registry import subject_url
 
 
+def unread_count() -> int:
+    """The signed-in person's unread notifications, for the top bar's badge."""
+    return queries.unread_count(current_user.id) if current_user.is_authenticated else 0
+
+
 def init_app(app: Flask) -> None:
+    for key, value in delivery.DEFAULTS.items():
+        app.config.setdefault(key, value)
     app.register_blueprint(views.bp)
     app.jinja_env.globals["subject_url"] = subject_url
+    app.jinja_env.globals["unread_count"] = unread_count
     HOME_COUNTS.add(
         app,
         "unread",

@@ -6,7 +6,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from extensions import db
-from notify.models import Notification
+from grid.access import Scope
+from grid.models import Grid, subtree_clause
+from notify.models import ChannelChoice, Delivery, Notification, PushSubscription, Robot
 
 
 def recent(user_id: int, limit: int = 50) -> list[Notification]:
@@ -35,3 +37,75 @@ def unread_home_count(user_id: int, posts: Sequence[Any]) -> tuple[None, dict[st
 
 def unread_statement(_shape: None) -> sa.ScalarSelect:
     return _UNREAD
+
+
+# --- channels -----------------------------------------------------------------------------------
+
+
+def channel_choice(user_id: int) -> ChannelChoice:
+    """The person's choice of channels (the defaults when they never chose)."""
+    return db.session.get(ChannelChoice, user_id) or ChannelChoice(
+        user_id=user_id, web_push=True, robot=True, sms=False
+    )
+
+
+def subscriptions(user_id: int) -> list[PushSubscription]:
+    return list(
+        db.session.scalars(
+            sa.select(PushSubscription)
+            .where(PushSubscription.user_id == user_id)
+            .order_by(PushSubscription.created_at.desc(), PushSubscription.id.desc())
+        )
+    )
+
+
+def unread_count(user_id: int) -> int:
+    """How many of the user's notifications are unread: one COUNT on an index."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(Notification.id)).where(
+                Notification.user_id == user_id, Notification.read_at.is_(None)
+            )
+        )
+        or 0
+    )
+
+
+def manageable_grids(scope: Scope) -> list[Grid]:
+    """The county and prefecture grids whose robots the user keeps (office staff and
+    administrators there: grid.access Action.MANAGE_CHANNELS)."""
+    if not scope.office_paths:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(Grid)
+            .where(
+                sa.or_(*(subtree_clause(p) for p in scope.office_paths)),
+                Grid.level.in_((1, 2)),
+            )
+            .order_by(Grid.path)
+        )
+    )
+
+
+def robots_of(grid_id: int) -> list[Robot]:
+    return list(
+        db.session.scalars(sa.select(Robot).where(Robot.grid_id == grid_id).order_by(Robot.id))
+    )
+
+
+def deliveries_statement(scope: Scope, user_id: int) -> sa.Select:
+    """The delivery attempts a person may read, newest first: their own notifications', and
+    the robots' of the grids whose robots they keep."""
+    mine = Delivery.user_id == user_id
+    if scope.office_paths:
+        kept = (
+            sa.select(Grid.id)
+            .where(
+                sa.or_(*(subtree_clause(p) for p in scope.office_paths)),
+                Grid.level.in_((1, 2)),
+            )
+            .scalar_subquery()
+        )
+        mine = sa.or_(mine, Delivery.grid_id.in_(kept))
+    return sa.select(Delivery).where(mine).order_by(Delivery.at.desc(), Delivery.id.desc())

@@ -47,6 +47,11 @@ BASE_CONFIG = {
     "RATELIMIT_ENABLED": True,
     "TILE_URL": "",  # tests never reach the internet
     "PHOTO_STORAGE_DIR": tempfile.mkdtemp(prefix="gridpatrol-test-photos-"),
+    # Notification channels against local servers: robots and push services on 127.0.0.1, and
+    # the VAPID key in a folder of this run's own, never the instance folder.
+    "ROBOTS_ALLOW_ANY_HOST": True,
+    "PUSH_ALLOW_LOOPBACK": True,
+    "VAPID_KEY_FILE": os.path.join(tempfile.mkdtemp(prefix="gridpatrol-vapid-"), "vapid.pem"),
 }
 
 

@@ -377,6 +377,9 @@ from tests.matrix_alerts import alert_routes  # noqa: E402
 
 ROUTES.update(alert_routes(Route, sees))
 ROUTES.update(problem_routes(Route, sees))
+from tests.matrix_notify import notify_routes  # noqa: E402
+
+ROUTES.update(notify_routes(Route, CHANNELS_OF))
 UNCHECKED = {"static"}  # files, the same for everyone
 
 

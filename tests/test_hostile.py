@@ -35,6 +35,7 @@ from grid import services as grid_services
 from grid.demo import DEMO_PASSWORD
 from grid.models import Membership, User, UserSession
 from grid.time import local_today
+from notify import services as notify_services
 from problems import services as problem_services
 from problems.models import problem_photo
 from sources import services as ledger
@@ -354,6 +355,89 @@ ROUTES: dict[tuple[str, str], Route] = {
     # --- notifications ---
     ("GET", "notify.index"): Route("GET", "supervisor", lambda c: "/notifications"),
     ("POST", "notify.mark_read"): Route("POST", "supervisor", lambda c: "/notifications/read"),
+    ("GET", "notify.badge"): Route("GET", "supervisor", lambda c: "/notifications/badge"),
+    ("GET", "notify.settings"): Route("GET", "supervisor", lambda c: "/notifications/settings"),
+    ("POST", "notify.save_settings"): Route(
+        "POST",
+        "supervisor",
+        lambda c: "/notifications/settings",
+        lambda c: {"web_push": "1", "robot": "1", "sms": ""},
+        {"web_push": F("flag", "Web Push"), "robot": F("flag", "Robot"), "sms": F("flag", "SMS")},
+    ),
+    ("POST", "notify.push_subscribe"): Route(
+        "POST", "supervisor", lambda c: "/notifications/push", note="tests/test_notify_pages.py"
+    ),
+    ("POST", "notify.push_unsubscribe"): Route(
+        "POST",
+        "supervisor",
+        lambda c: "/notifications/push/delete",
+        lambda c: {"endpoint": "https://push.example.com/send/abc"},
+        {"endpoint": F("text", "Push subscription")},
+    ),
+    ("GET", "notify.deliveries"): Route(
+        "GET",
+        "county_office",
+        lambda c: "/notifications/deliveries",
+        lambda c: {"page": "1"},
+        {"page": F("int", "Page", "query")},
+    ),
+    ("GET", "notify.robots_index"): Route(
+        "GET",
+        "county_office",
+        lambda c: "/notifications/robots",
+        lambda c: {"grid": str(c.world.county.id)},
+        {"grid": F("id", "Grid", "query")},
+    ),
+    ("POST", "notify.robots_add"): Route(
+        "POST",
+        "county_office",
+        lambda c: "/notifications/robots",
+        lambda c: {
+            "grid": str(c.world.county.id),
+            "name": "县大气办群",
+            "kind": "dingtalk",
+            "webhook_url": "https://oapi.dingtalk.com/robot/send?access_token=abc123",
+            "secret": "SECabc123",
+        },
+        {
+            "grid": F("id", "Grid", "query"),
+            "name": F("text", "Robot name"),
+            "kind": F("choice", "Robot type"),
+            "webhook_url": F("text", "Webhook URL"),
+            "secret": F("text", "Signing secret"),
+        },
+    ),
+    ("GET", "notify.robots_edit"): Route(
+        "GET", "county_office", lambda c: f"/notifications/robots/{c.ids['robot']}/edit"
+    ),
+    ("POST", "notify.robots_update"): Route(
+        "POST",
+        "county_office",
+        lambda c: f"/notifications/robots/{c.ids['robot']}/edit",
+        lambda c: {
+            "name": "改名群",
+            "enabled": "1",
+            "webhook_url": "https://oapi.dingtalk.com/robot/send?access_token=new456",
+            "secret": "SECnew456",
+            "clear_secret": "",
+        },
+        {
+            "name": F("text", "Robot name"),
+            "enabled": F("flag", "In use"),
+            "webhook_url": F("text", "Webhook URL"),
+            "secret": F("text", "Signing secret"),
+            "clear_secret": F("flag", "Remove the signing secret"),
+        },
+    ),
+    ("POST", "notify.robots_test"): Route(
+        "POST",
+        "county_office",
+        lambda c: f"/notifications/robots/{c.ids['robot']}/test",
+        note="the robot's address is a closed local port: the answer is shown, not refused",
+    ),
+    ("POST", "notify.robots_delete"): Route(
+        "POST", "county_office", lambda c: f"/notifications/robots/{c.ids['robot']}/delete"
+    ),
     # --- sources ---
     ("GET", "sources.index"): Route(
         "GET",
@@ -659,7 +743,12 @@ ROUTES: dict[tuple[str, str], Route] = {
 }
 
 # Routes whose fields are checked elsewhere (a JSON or multipart API), not by these tests.
-ELSEWHERE = {("POST", "sync.items"), ("POST", "sync.photos"), ("POST", "alerts.readings")}
+ELSEWHERE = {
+    ("POST", "sync.items"),
+    ("POST", "sync.photos"),
+    ("POST", "alerts.readings"),
+    ("POST", "notify.push_subscribe"),  # JSON: tests/test_notify_pages.py
+}
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -725,6 +814,14 @@ def ctx(db_session, make_world, make_source, make_patrol, make_problem, make_pho
     )
     station, _token = factories.make_station(world)
     alert = raising.push_by_hand(station, None, "核查", demo["zhou"])
+    robot = notify_services.add_robot(
+        world.county,
+        "dingtalk",
+        "旧群",
+        "http://127.0.0.1:9/robot/send?access_token=hostile",
+        None,
+        by=world.county_office,
+    )
     db.session.flush()
     people = {
         "supervisor": (world.supervisor.username, factories.PASSWORD),
@@ -750,6 +847,7 @@ def ctx(db_session, make_world, make_source, make_patrol, make_problem, make_pho
             "other_session": other_session,
             "station": station.id,
             "alert": alert.id,
+            "robot": robot.id,
         },
     )
 

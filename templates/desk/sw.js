@@ -6,6 +6,7 @@ const PAGES = 'gridpatrol-pages-' + VERSION;
 const PRECACHE = {{ precache|tojson }};
 const OFFLINE_URL = {{ offline_url|tojson }};
 const LOGIN_URL = {{ login_url|tojson }};
+const ICON = {{ asset_url('icons/icon-192.png')|tojson }};
 importScripts({{ queue_url|tojson }});  // the offline queue, for Background Sync
 
 self.addEventListener('sync', (event) => {
@@ -126,4 +127,54 @@ self.addEventListener('fetch', (event) => {
   } else {
     event.respondWith(networkFirst(request, false));
   }
+});
+
+// A push (notify/delivery.py push_payload): {title, body, url, tag, kind, urgent, deadline?,
+// deadline_text?}.
+// One notification per subject (its tag); an alert stays until touched (requireInteraction).
+self.addEventListener('push', (event) => {
+  let data = {};
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch (err) {
+    data = {body: event.data ? event.data.text() : ''};
+  }
+  const title = typeof data.title === 'string' && data.title ? data.title : '网格巡查';
+  let body = typeof data.body === 'string' ? data.body : '';
+  // The deadline as the server wrote it for this person (their language, China time), else
+  // as this phone writes times.
+  if (typeof data.deadline_text === 'string' && data.deadline_text) {
+    body += '\n' + data.deadline_text;
+  } else if (typeof data.deadline === 'string') {
+    const due = new Date(data.deadline);
+    if (!isNaN(due)) body += '\n⏰ ' + due.toLocaleString();
+  }
+  const url = typeof data.url === 'string' ? data.url : '/';
+  event.waitUntil(self.registration.showNotification(title, {
+    body: body,
+    tag: typeof data.tag === 'string' && data.tag ? data.tag : undefined,
+    renotify: Boolean(data.tag),
+    requireInteraction: Boolean(data.urgent),
+    icon: ICON,
+    data: {url: url, kind: data.kind || ''},
+  }));
+});
+
+// Touching a notification: an open window of the app goes to its page, else one opens.
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const target = new URL((event.notification.data && event.notification.data.url) || '/',
+    self.location.origin);
+  if (target.origin !== self.location.origin) return;  // only the app's own pages
+  event.waitUntil((async () => {
+    const wins = await self.clients.matchAll({type: 'window', includeUncontrolled: true});
+    for (const win of wins) {
+      if (new URL(win.url).origin === self.location.origin && 'focus' in win) {
+        await win.focus();
+        if ('navigate' in win) await win.navigate(target.href);
+        return;
+      }
+    }
+    await self.clients.openWindow(target.href);
+  })());
 });
