@@ -23,7 +23,7 @@ from alerts.models import (
     FeedbackKind,
     Station,
 )
-from alerts.raising import county_office
+from alerts.raising import county_office, tell_group
 from extensions import db
 from grid.errors import ServiceError
 from grid.geo import haversine_m
@@ -127,6 +127,20 @@ def dispatch(alert: Alert, supervisor_ids: list[int], by: User, note: str | None
     alert.status = AlertStatus.DISPATCHED
     db.session.flush()
     station = db.session.get(Station, alert.station_id)
+    mobiles = tuple(
+        m
+        for m in db.session.scalars(
+            sa.select(User.mobile).where(User.id.in_([d.supervisor_id for d in made]))
+        )
+        if m
+    )
+    tell_group(
+        alert,
+        station,
+        N_("Supervisors sent to %(station)s: on site within 1 hour, disposal within 2 hours."),
+        {"station": station.name},
+        mobiles,
+    )
     for sent in made:
         notify(
             [sent.supervisor_id],

@@ -18,9 +18,12 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 
 from alerts import anomaly, aqi
+from alerts.labels import RULES as RULE_LABELS
+from alerts.labels import alert_text
 from alerts.models import (
     Alert,
     AlertKind,
@@ -35,7 +38,8 @@ from grid.errors import ServiceError
 from grid.models import Grid, Membership, Role, User, active_on_clause
 from grid.time import local_today, utcnow
 from i18n import N_
-from notify.services import notify
+from notify.registry import subject_path
+from notify.services import notify, to_group
 
 SHORT = timedelta(minutes=5)
 HOUR = timedelta(hours=1)
@@ -303,6 +307,22 @@ def _tell_county(alert: Alert, station: Station) -> None:
         message,
         {"station": station.name},
     )
+    tell_group(alert, station, message, {"station": station.name})
+
+
+def tell_group(
+    alert: Alert, station: Station, message: str, params: dict, mobiles: tuple[str, ...] = ()
+) -> None:
+    """The county's group robots (WeCom, DingTalk), in Chinese: the offices work in those
+    groups, and phones in China often cannot receive the browsers' push."""
+    with force_locale("zh_CN"):
+        title = gettext(message) % params
+        lines = [
+            f"{gettext('Station')}：{station.name}（{station.code}）",
+            f"{gettext(RULE_LABELS.get(alert.rule, alert.rule))}：{alert_text(alert)}",
+            f"#{alert.id} {subject_path(f'alert:{alert.id}') or ''}",
+        ]
+    to_group(alert.county_id, title, lines, mobiles)
 
 
 def evaluate_all(now: datetime | None = None) -> int:

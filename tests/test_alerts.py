@@ -251,3 +251,31 @@ def test_the_demo_replay_raises_alerts_from_its_planted_incidents(app, db_sessio
     silent = next(i.station_code for i in INCIDENTS if i.kind == "silent")
     assert (smoke, "level", "alert") in raised
     assert (silent, "silent", "health") in raised
+
+
+def test_the_county_group_robot_hears_of_the_alert_and_the_dispatch_in_chinese(world, station):
+    """The county's WeCom group: the new alert, then who was sent (mentioned by mobile)."""
+    from notify import services as notify_services
+    from tests.test_channels import Served, errcode
+
+    heard = []
+    served = Served(lambda request, body: (heard.append(body.decode()), (200, errcode(0, "ok")))[1])
+    try:
+        notify_services.add_robot(
+            world.county,
+            "wecom",
+            "县大气办群",
+            f"{served.base}/cgi-bin/webhook/send?key=k-1",
+            None,
+            by=world.county_office,
+        )
+        world.supervisor.mobile = "13900001111"
+        alert = raise_alert(station)
+        dispatch.dispatch(alert, [world.supervisor.id], world.county_office, None)
+        db.session.commit()
+        run_tasks()
+    finally:
+        served.close()
+    assert len(heard) == 2, heard
+    assert "出现新预警" in heard[0] and station.name in heard[0] and "空气质量级别" in heard[0]
+    assert "13900001111" in heard[1] and "1 小时内" in heard[1]
