@@ -5,6 +5,7 @@ records the on-site situation with a photo by the station; the deadline passes b
 back online, and the alert shows his answer as recorded in time but received late. After a
 reload the countdowns are still right."""
 
+import json
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -17,8 +18,12 @@ from alerts import services as alert_services
 from alerts.models import Alert, Dispatch, Feedback, Station
 from extensions import bind_tasks, db, huey
 from grid.models import User
+from notify import delivery
+from notify.models import Notification
+from notify.registry import subject_path
 from tests.conftest import browser_sign_in
 from tests.test_browser_patrol import photo_file, wait_until
+from tests.test_browser_push import _registration_id
 
 pytestmark = pytest.mark.browser
 
@@ -133,6 +138,48 @@ def test_an_alert_from_reading_to_a_late_received_answer(
     assert onsite.inner_text() != first, "the on-site clock does not tick"
     assert first.startswith(("59:", "1:00:")), first
     assert disposal.inner_text().startswith(("1:59:", "2:00:")), disposal.inner_text()
+
+    # The instruction as a Web Push reaches his phone's service worker and is shown, with its
+    # deadline: the payload the delivery task makes of his notification, delivered through
+    # the DevTools protocol (headless Chromium has no push service of its own).
+    def instruction_payload():
+        told = db.session.scalar(
+            sa.select(Notification).where(
+                Notification.user_id == cun_id, Notification.subject == f"alert:{alert_id}"
+            )
+        )
+        return delivery.push_payload(
+            told.kind,
+            told.subject,
+            told.message,
+            told.params,
+            subject_path(told.subject),
+            "zh_CN",
+        )
+
+    payload = in_db(live_app, instruction_payload)
+    context.grant_permissions(["notifications"], origin=live_server)  # he allowed them
+    cdp, registration = _registration_id(context, page, live_server)
+    cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {
+            "origin": live_server,
+            "registrationId": registration,
+            "data": json.dumps(payload, ensure_ascii=False),
+        },
+    )
+    wait_until(
+        page,
+        "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(n => n.length > 0)",
+    )
+    shown = page.evaluate(
+        """navigator.serviceWorker.ready.then(r => r.getNotifications()).then(list =>
+             list.map(n => [n.body, n.tag, n.requireInteraction, n.data.url]))"""
+    )
+    assert len(shown) == 1
+    body, tag, sticky, url = shown[0]
+    assert "浏览器测试微站" in body and payload["deadline_text"] in body
+    assert (tag, sticky, url) == (f"alert:{alert_id}", True, f"/alerts/{alert_id}")
 
     # 4. Offline, he records the on-site situation with a photo by the station.
     wait_until(page, "async () => !!(await GridQueue.get('clock-offset'))")

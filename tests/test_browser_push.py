@@ -17,6 +17,7 @@ from grid.models import User
 from notify import delivery
 from notify.models import PushSubscription
 from tests.conftest import browser_sign_in
+from tests.test_browser_patrol import wait_until
 from tests.test_channels import browser_subscription
 
 ALERT_DEADLINE = "2026-12-01T04:30:00+00:00"  # 12:30 China time
@@ -73,7 +74,7 @@ def test_a_supervisor_turns_pushes_on_and_an_alert_is_shown(page, context, live_
         if not subscribed:
             # No push service in headless Chromium: the page said why; send a browser-made
             # subscription the way the page does.
-            assert page.inner_text("#push-state").startswith("The browser could not subscribe")
+            assert page.inner_text("#push-state").startswith("浏览器无法开启推送")
             sub, _private, _auth = browser_subscription("https://push.example.com/send/cun-1")
             answer = page.evaluate(
                 """async (sub) => {
@@ -109,12 +110,11 @@ def test_a_supervisor_turns_pushes_on_and_an_alert_is_shown(page, context, live_
                 "data": json.dumps(payload, ensure_ascii=False),
             },
         )
-        page.wait_for_function(
+        wait_until(  # awaits the promise (wait_for_function would take it as true at once)
+            page,
             """navigator.serviceWorker.ready
                  .then(r => r.getNotifications()).then(n => n.length > 0)""",
-            polling=100,
         )
-        page.wait_for_timeout(100)
         shown = page.evaluate(
             """navigator.serviceWorker.ready.then(r => r.getNotifications()).then(list =>
                  list.map(n => [n.title, n.body, n.tag, n.requireInteraction, n.data.url]))"""
