@@ -293,3 +293,8 @@ def replay(now_utc: datetime, since_utc: datetime | None, start_utc: datetime) -
         heard = values[-1].measured_at + step
         station.last_reading_at = max(heard, before) if before else heard
     return stored
+
+
+def has_stations() -> bool:
+    """Whether any station is registered (the demo's or real ones)."""
+    return db.session.scalar(sa.select(Station.id).limit(1)) is not None

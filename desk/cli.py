@@ -35,6 +35,10 @@ def demo_load_command(if_empty, data_dir, today):
         if not if_empty:
             raise click.ClickException("The database already holds a grid; use an empty database.")
         click.echo("The database already holds a grid; demo not loaded again.")
+        if not alerts_demo.has_stations():  # a demo database made before the stations came
+            data_dir = data_dir or current_app.config.get("DEMO_DATA_DIR")
+            click.echo(alerts_demo.load(data_dir or grid_demo.default_data_dir(), click.echo))
+            db.session.commit()
         _print_logins()
         return
     data_dir = data_dir or current_app.config.get("DEMO_DATA_DIR") or grid_demo.default_data_dir()

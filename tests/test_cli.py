@@ -77,3 +77,18 @@ def test_grid_locate_and_staffing(runner):
     assert staffing.exit_code == 0 and "finding(s)" in staffing.output
     unknown = runner.invoke(args=["grid", "staffing", "652399999999"])
     assert unknown.exit_code != 0 and "no grid" in unknown.output
+
+
+def test_demo_load_if_empty_adds_the_stations_to_a_demo_made_before_them(runner):
+    """`make run` on a demo database from before the alerts: the stations come in, once."""
+    from alerts.models import Alert, Reading, Station
+
+    db.session.execute(sa.delete(Reading))
+    db.session.execute(sa.delete(Alert))
+    db.session.execute(sa.delete(Station))
+    result = runner.invoke(args=["demo", "load", "--if-empty"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(sa.select(sa.func.count(Station.id))) == 154
+    again = runner.invoke(args=["demo", "load", "--if-empty"])
+    assert again.exit_code == 0 and "微站" not in again.output
+    assert db.session.scalar(sa.select(sa.func.count(Station.id))) == 154
