@@ -45,12 +45,14 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import Flask
 
-from alerts import hj212, services
+from alerts import hj212, services, tasks
 from alerts.hj212 import Packet
 from alerts.models import POLLUTANTS, Period, Station, StationStatus
 from extensions import db
 from grid.forms import unit_of_work
 from grid.time import utcnow
+
+EVALUATE_EVERY_S = 30.0
 
 # The data CNs: the period their values stand for, and the one field kind stored of each.
 STORED = {
@@ -128,6 +130,7 @@ class DatabaseGate:
         self.writers = writers or (1 if sqlite else 2)
         self.batch_max = batch_max  # packets in one transaction
         self.store_timeout = store_timeout  # seconds a packet waits for its commit, no reply after
+        self._evaluated: dict[int, float] = {}  # station id -> when its rules were last asked for
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._writers: list[threading.Thread] = []
         self._closed = False
@@ -273,7 +276,18 @@ class DatabaseGate:
             batch = [(job.station_id, job.values) for job in jobs if job.station_id in storing]
             outcome = services.store_batch(batch, SOURCE, now)
         self._count(stored=outcome.stored, duplicates=outcome.duplicates, batches=1)
+        self._evaluate([station_id for station_id, values in batch if values])
         return results
+
+    def _evaluate(self, station_ids: list[int]) -> None:
+        """Ask the task queue to run the rules for stations whose readings were just
+        committed; at most once per EVALUATE_EVERY_S a station (a device sends every minute or
+        more often, and the rules read the last hours anyway)."""
+        moment = time.monotonic()
+        for station_id in station_ids:
+            if moment - self._evaluated.get(station_id, -EVALUATE_EVERY_S) >= EVALUATE_EVERY_S:
+                self._evaluated[station_id] = moment
+                tasks.evaluate_station(station_id)
 
     def _values(
         self, packet: Packet, period: str, kind: str, now: datetime

@@ -23,7 +23,7 @@ from alerts import hj212, services
 from alerts.hj212_ingest import DatabaseGate
 from alerts.models import Reading, Station, StationStatus
 from alerts.receiver import Limits, Receiver
-from extensions import db
+from extensions import db, huey
 from grid.time import local_zone, utcnow
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -196,6 +196,12 @@ def test_an_hourly_packet_is_stored_and_committed_before_the_reply(
     assert gate.stats["other_kind"] == 12
     assert gate.stats["other_code"] == 1
     assert server.stats.stored == 1 and server.stats.replied == 1
+    # and the rules are asked to look at the station (a task, once per station for a while)
+    waiting = [t for t in huey.pending() if t.name == "evaluate_station"]
+    assert [t.args for t in waiting] == [(station_id,)]
+    station.send(data_packet(mn, data_time="20261130090000"))
+    assert station.reply() is not None
+    assert len([t for t in huey.pending() if t.name == "evaluate_station"]) == 1
 
 
 def test_each_data_cn_is_stored_as_its_period(live_app, stations, receiver, client):
