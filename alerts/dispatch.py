@@ -32,7 +32,9 @@ from grid.models import Grid, Membership, Role, User, active_on_clause, point, s
 from grid.time import local_today, utcnow
 from i18n import N_
 from notify.services import notify
+from patrol.catalog import CATEGORY_CODES, SEVERITIES
 from patrol.queries import last_positions
+from problems.services import report_from_alert
 from sync.clock import Timing
 from sync.services import Item, SyncRefused, Upload, client_id_of, set_times
 
@@ -230,6 +232,26 @@ def _record(kind: str, up: Upload, item: Item, timing: Timing) -> int:
         note=note,
     )
     set_times(feedback, item.stamp, timing, up.received_at)
+    found = data.get("problem")
+    if kind == FeedbackKind.DISPOSAL and isinstance(found, dict):
+        # A problem found while disposing: into the escalation workflow, at the station.
+        problem_fields = Fields(found, _l("Problem"))
+        try:
+            problem = report_from_alert(
+                up.user,
+                station.lon,
+                station.lat,
+                timing.at,
+                problem_fields.choice("category", _l("Category"), CATEGORY_CODES, required=True),
+                problem_fields.choice("severity", _l("Severity"), SEVERITIES, required=True),
+                problem_fields.text(
+                    "description", _l("Description"), max_length=2000, multiline=True
+                )
+                or "",
+            )
+        except ServiceError as exc:
+            raise SyncRefused("problem", str(exc), 422) from exc
+        feedback.problem_id = problem.id
     db.session.add(feedback)
     db.session.flush()
     return feedback.id

@@ -28,6 +28,7 @@ from grid.models import Grid
 from grid.paging import page_of
 from grid.queries import names_of
 from grid.time import local_today, utcnow
+from patrol import catalog
 
 bp = Blueprint("alerts", __name__)
 
@@ -157,6 +158,8 @@ def show(alert_id):
         now=utcnow(),
         server_ms=epoch_ms(utcnow()),
         readings=queries.recent_values(station.id),
+        categories=catalog.CATEGORIES,
+        severities=catalog.SEVERITIES,
     )
 
 

@@ -565,6 +565,42 @@ def record_problem(up: Upload, item: Item, timing: clock.Timing) -> int:
     return problem.id
 
 
+def report_from_alert(
+    user: User,
+    lon: float,
+    lat: float,
+    found_at: datetime,
+    category: str,
+    severity: str,
+    description: str,
+) -> Problem:
+    """A problem found while disposing of an alert (alerts/dispatch.py): it starts at the
+    village that contains the place, reported by the supervisor, like one found on patrol."""
+    if category not in catalog.CATEGORY_CODES:
+        raise ServiceError(_l("Choose the category of the problem."))
+    if severity not in catalog.SEVERITIES:
+        raise ServiceError(_l("Choose how serious the problem is."))
+    if not description.strip():
+        raise ServiceError(_l("Describe the problem."))
+    village = locate(lon, lat, 4)
+    if village is None:
+        raise ServiceError(_l("The place is outside every grid."))
+    problem = Problem(
+        origin="alert",
+        reporter_id=user.id,
+        grid_id=village.id,
+        found_at=found_at,
+        location=point(lon, lat),
+        category=category,
+        severity=severity,
+        description=description.strip()[:2000],
+    )
+    db.session.add(problem)
+    db.session.flush()
+    start(problem, State.VILLAGE, user, Capacity.VILLAGE)
+    return problem
+
+
 def find_problem(client_id: str) -> tuple[int, int | None, int] | None:
     """(problem id, its reporter, its grid) for a queued photo of a problem; None until it came."""
     row = db.session.execute(

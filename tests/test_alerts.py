@@ -279,3 +279,42 @@ def test_the_county_group_robot_hears_of_the_alert_and_the_dispatch_in_chinese(w
     assert len(heard) == 2, heard
     assert "出现新预警" in heard[0] and station.name in heard[0] and "空气质量级别" in heard[0]
     assert "13900001111" in heard[1] and "1 小时内" in heard[1]
+
+
+def disposal(d, **data):
+    return item("alert.disposal", {"dispatch": d.id, "note": "已熄灭明火，清运垃圾", **data})
+
+
+def test_a_disposal_may_open_a_problem_in_the_workflow(sent, station, world):
+    from problems.models import Problem
+
+    _alert, d, phone = sent
+    found = {"category": "open_burning", "severity": "serious", "description": "露天焚烧垃圾"}
+    answer = phone.send(disposal(d, problem=found)).json["results"][0]
+    assert answer["status"] == 201, answer
+    fb = db.session.get(Feedback, answer["id"])
+    problem = db.session.get(Problem, fb.problem_id)
+    assert (problem.origin, problem.state, problem.reporter_id) == (
+        "alert",
+        "village",
+        world.supervisor.id,
+    )
+    assert problem.grid_id == station.grid_id and problem.category == "open_burning"
+
+
+@pytest.mark.parametrize(
+    "found",
+    [
+        {"category": "nonsense", "severity": "serious", "description": "x"},
+        {"category": "open_burning", "severity": "serious", "description": ""},
+    ],
+)
+def test_a_disposal_with_a_bad_problem_is_refused_whole(sent, found):
+    from problems.models import Problem
+
+    _alert, d, phone = sent
+    before = db.session.scalar(sa.select(sa.func.count(Problem.id)))
+    answer = phone.send(disposal(d, problem=found)).json["results"][0]
+    assert answer["status"] in (400, 422), answer
+    assert not db.session.scalars(sa.select(Feedback)).all()
+    assert db.session.scalar(sa.select(sa.func.count(Problem.id))) == before

@@ -103,6 +103,17 @@
     }
   }
 
+  // An answer the server refused (too far from the station, say) is said here, in words.
+  window.addEventListener('gridpatrol:queue', function (e) {
+    var mine = (e.detail.refused || []).filter(function (r) {
+      return String(r.kind).indexOf('alert.') === 0 && r.data && r.data.dispatch === Number(d.dispatch);
+    });
+    if (mine.length) {
+      document.getElementById('feedback-state').textContent =
+        mine.map(function (r) { return r.message || r.error; }).join(' ');
+    }
+  });
+
   document.querySelectorAll('.feedback-form').forEach(function (form) {
     form.addEventListener('submit', function (event) {
       event.preventDefault();
@@ -110,6 +121,11 @@
       var fix = position || {};
       var data = {dispatch: Number(d.dispatch), note: form.elements.note.value,
                   photos: files.length, lat: fix.lat, lon: fix.lon, accuracy: fix.accuracy};
+      if (form.elements.open_problem && form.elements.open_problem.checked) {
+        data.problem = {category: form.elements.category.value,
+                        severity: form.elements.severity.value,
+                        description: form.elements.problem_description.value};
+      }
       var button = form.querySelector('button');
       button.disabled = true;
       Q.add(form.dataset.kind, data).then(function (item) {
