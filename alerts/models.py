@@ -9,7 +9,7 @@ surrogate id to keep up to date; on PostgreSQL the table is partitioned by month
 """
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
@@ -230,3 +230,16 @@ class Feedback(PhoneTimed, db.Model):
 
 
 feedback_photo = photo_links("alert_feedback")  # the photos taken on site
+
+
+class StationDay(db.Model):
+    """How often the rules looked at a station on a local day, and how often they found its
+    readings anomalous (a sudden rise, or above its neighbours): ADF's anomaly ratio over 1, 7
+    and 14 days, which makes a device suspect (anomaly.suspect)."""
+
+    __tablename__ = "station_day"
+
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("station.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    evaluations: Mapped[int] = mapped_column(default=0)
+    anomalous: Mapped[int] = mapped_column(default=0)

@@ -14,12 +14,13 @@ A station under maintenance is not evaluated; a retired one never.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.dialects import postgresql, sqlite
 
 from alerts import anomaly, aqi
 from alerts.labels import RULES as RULE_LABELS
@@ -31,12 +32,13 @@ from alerts.models import (
     Period,
     Reading,
     Station,
+    StationDay,
     StationStatus,
 )
 from extensions import db
 from grid.errors import ServiceError
 from grid.models import Grid, Membership, Role, User, active_on_clause
-from grid.time import local_today, utcnow
+from grid.time import local_date, local_today, utcnow
 from i18n import N_
 from notify.registry import subject_path
 from notify.services import notify, to_group
@@ -149,17 +151,81 @@ def evaluate_many(stations: list[Station], now: datetime | None = None) -> list[
     own = _window([s.id for s in stations], now - timedelta(hours=history), now)
     others = {n.id for found in near.values() for n in found} - set(own)
     windows = {**_window(sorted(others), now - 2 * HOUR, now), **own}
-    raised = []
+    ratios = anomaly_ratios([s.id for s in stations], local_date(now))
+    raised, counted = [], {}
     for station in stations:
-        findings = _findings(
-            station, own[station.id], [windows[n.id] for n in near[station.id]], now, params
-        )
+        around = [windows[n.id] for n in near[station.id]]
+        window = own[station.id]
+        findings = _findings(station, window, around, now, params, ratios.get(station.id))
+        if window.samples or window.hourly:  # the rules looked at readings
+            counted[station.id] = any(f.rule in ANOMALOUS for f in findings)
         raised += [raise_or_update(station, finding, now) for finding in findings]
+    _count_days(counted, local_date(now))
     return raised
 
 
+# What makes an evaluation anomalous for the suspect rule (ADF): a sudden rise, or a station
+# above its neighbours. A level alert is the air, not the device.
+ANOMALOUS = ("spike", "spatial")
+SUSPECT_MIN_EVALUATIONS = 60  # a day's evaluations before the suspect rule speaks
+
+
+def anomaly_ratios(station_ids: list[int], today: date) -> dict[int, tuple[float, float, float]]:
+    """Each station's share of anomalous evaluations over the last 1, 7 and 14 days, for
+    stations the rules looked at often enough today."""
+    if not station_ids:
+        return {}
+    sums = []
+    for days in (1, 7, 14):
+        recent = StationDay.day >= today - timedelta(days=days - 1)
+        sums += [
+            sa.func.sum(sa.case((recent, StationDay.evaluations), else_=0)),
+            sa.func.sum(sa.case((recent, StationDay.anomalous), else_=0)),
+        ]
+    rows = db.session.execute(
+        sa.select(StationDay.station_id, *sums)
+        .where(
+            StationDay.station_id.in_(station_ids),
+            StationDay.day >= today - timedelta(days=13),
+        )
+        .group_by(StationDay.station_id)
+    )
+    found = {}
+    for station_id, e1, a1, e7, a7, e14, a14 in rows:
+        if (e1 or 0) >= SUSPECT_MIN_EVALUATIONS:
+            found[station_id] = (a1 / e1, a7 / e7, a14 / e14)
+    return found
+
+
+def _count_days(counted: dict[int, bool], day: date) -> None:
+    """One more evaluation for each station (anomalous or not), in one statement."""
+    if not counted:
+        return
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    table = StationDay.__table__
+    insert = dialect.insert(table)
+    db.session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[table.c.station_id, table.c.day],
+            set_={
+                "evaluations": table.c.evaluations + 1,
+                "anomalous": table.c.anomalous + insert.excluded.anomalous,
+            },
+        ),
+        [
+            {"station_id": sid, "day": day, "evaluations": 1, "anomalous": int(bad)}
+            for sid, bad in sorted(counted.items())
+        ],
+    )
+
+
 def _findings(
-    station: Station, own: Window, near: list[Window], now: datetime, params: anomaly.Rules
+    station: Station,
+    own: Window,
+    near: list[Window],
+    now: datetime,
+    params: anomaly.Rules,
+    ratios: tuple[float, float, float] | None = None,
 ) -> list[anomaly.Finding]:
     latest, previous, neighbours, hour = [], {}, {}, {}
     for pollutant in set(own.samples) | set(own.hourly):
@@ -181,7 +247,14 @@ def _findings(
         ]
         hour[pollutant] = own.hour(pollutant, now)
     findings = anomaly.evaluate(
-        now, latest, previous, own.every(), neighbours, _last_seen(station), params
+        now,
+        latest,
+        previous,
+        own.every(),
+        neighbours,
+        _last_seen(station),
+        params,
+        ratios=ratios,
     )
     # The level rule on the hour's value, for pollutants the health items left alone.
     if not any(f.kind == "health" and f.pollutant is None for f in findings):

@@ -318,3 +318,33 @@ def test_a_disposal_with_a_bad_problem_is_refused_whole(sent, found):
     assert answer["status"] in (400, 422), answer
     assert not db.session.scalars(sa.select(Feedback)).all()
     assert db.session.scalar(sa.select(sa.func.count(Problem.id))) == before
+
+
+def test_each_evaluation_is_counted_for_the_suspect_rule(station):
+    from alerts.models import StationDay
+    from grid.time import local_today
+
+    an_hour_of(station, "PM2.5", 30.0)
+    raising.evaluate(station)
+    raising.evaluate(station)
+    day = db.session.get(StationDay, (station.id, local_today()))
+    assert (day.evaluations, day.anomalous) == (2, 0)
+
+
+def test_a_mostly_anomalous_device_is_suspect_and_nobody_is_sent(station):
+    """ADF: anomalous in 90% of today's evaluations and 80% of the fortnight's (score 0.83 >
+    0.5): a health item for the county, and its bad air raises no alert."""
+    from alerts.models import StationDay
+    from grid.time import local_today
+
+    today = local_today()
+    db.session.add(StationDay(station_id=station.id, day=today, evaluations=100, anomalous=90))
+    db.session.add(
+        StationDay(
+            station_id=station.id, day=today - timedelta(days=9), evaluations=400, anomalous=310
+        )
+    )
+    db.session.flush()
+    an_hour_of(station, "PM2.5", 180.0)
+    raised = raising.evaluate(station)
+    assert [(a.rule, a.kind) for a in raised] == [("suspect", "health")]
