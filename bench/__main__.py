@@ -15,7 +15,17 @@ from bench.common import ROOT, Context, load_average, machine_markdown
 # Markdown section). `compare` counts on copies of the demo databases before `writes` and
 # `problems` add their rows to them; `writes` runs before `problems` adds its 50,000 problems to
 # this code's database only (the code before a change has no such rows in its own).
-BENCHMARKS = ("locate", "http", "photos", "sync", "compare", "writes", "problems", "lighthouse")
+BENCHMARKS = (
+    "locate",
+    "http",
+    "photos",
+    "sync",
+    "compare",
+    "writes",
+    "problems",
+    "lighthouse",
+    "alerts",
+)
 
 REPORT = ROOT / "docs" / "benchmarks.md"
 
