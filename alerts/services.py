@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from alerts.models import FLAGS, POLLUTANTS, Period, Reading, Station, StationStatus
 from extensions import db
@@ -105,30 +105,52 @@ _LABEL_FLAG = _l("Data flag")
 _LABEL_PERIOD = _l("Period")
 
 
-def read_value(item: Any, index: int, now: datetime) -> Value:
+@dataclass(frozen=True)
+class Window:
+    """What a batch's values are checked against, read from the configuration once per batch
+    (a batch of 500 asked the configuration thousands of times)."""
+
+    earliest: datetime
+    latest: datetime
+    limits: dict[str, float]
+    zone: Any
+
+    @classmethod
+    def at(cls, now: datetime) -> "Window":
+        config = current_app.config
+        return cls(
+            earliest=now - timedelta(days=config["READING_BACKFILL_DAYS"]),
+            latest=now + timedelta(minutes=config["READING_FUTURE_SLACK_MINUTES"]),
+            limits=config["READING_VALUE_LIMITS"],
+            zone=local_zone(),
+        )
+
+
+def read_value(item: Any, index: int, window: Window) -> Value:
     """One JSON item, typed and checked; Invalid names the item and what is wrong with it."""
     where = _l("Item %(n)s", n=index)
     if not isinstance(item, dict):
         raise Invalid("item", _l("%(where)s: each item must be an object.", where=where))
     fields = Fields(item, where)
-    config = current_app.config
-    earliest = now - timedelta(days=config["READING_BACKFILL_DAYS"])
-    moment = fields.moment("time", _LABEL_TIME, required=True, earliest=earliest.date())
+    moment = fields.moment("time", _LABEL_TIME, required=True, earliest=window.earliest.date())
     if moment.tzinfo is None:
         raise fields.refuse("time", _l("Time must carry its UTC offset (+08:00 or Z)."))
     measured_at = moment.astimezone(UTC).replace(tzinfo=None)
-    if measured_at > now + timedelta(minutes=config["READING_FUTURE_SLACK_MINUTES"]):
+    if measured_at > window.latest:
         raise fields.refuse("time", _l("Time is in the future."))
-    if measured_at < earliest:
+    if measured_at < window.earliest:
         raise fields.refuse("time", _l("Time is too long ago to be stored."))
     pollutant = fields.choice("pollutant", _LABEL_POLLUTANT, POLLUTANTS, required=True)
-    limit = config["READING_VALUE_LIMITS"][pollutant]
+    limit = window.limits[pollutant]
     value = fields.number("value", _LABEL_VALUE, low=0, high=limit, required=True)
     flag = fields.choice("flag", _LABEL_FLAG, FLAGS, default="N")
-    period = fields.choice("period", _LABEL_PERIOD, tuple(Period), default=Period.HOUR)
-    if not _starts_its_period(moment.astimezone(local_zone()), period):
+    period = fields.choice("period", _LABEL_PERIOD, PERIODS, default=Period.HOUR)
+    if not _starts_its_period(moment.astimezone(window.zone), period):
         raise fields.refuse("time", _PERIOD_START[period])
     return Value(pollutant, period, measured_at, value, flag)
+
+
+PERIODS = tuple(Period)
 
 
 _PERIOD_START = {
@@ -155,9 +177,10 @@ def read_values(
 ) -> tuple[list[tuple[int, Value]], list[tuple[int, str]]]:
     """Every item read on its own: the good ones, and the refused ones with their reasons."""
     good, refused = [], []
+    window = Window.at(now)
     for index, item in enumerate(items, start=1):
         try:
-            good.append((index, read_value(item, index, now)))
+            good.append((index, read_value(item, index, window)))
         except Invalid as exc:
             refused.append((index, str(exc)))
     return good, refused
@@ -166,34 +189,13 @@ def read_values(
 def store(
     station: Station, values: Sequence[Value], source: str, now: datetime | None = None
 ) -> Outcome:
-    """Store readings in one statement. What is already stored (same station, pollutant, period
-    and time), or sent twice in the batch, is left as it was and counted as a duplicate."""
+    """Store one station's readings in one statement (`store_batch`). What is already stored
+    (same station, pollutant, period and time), or sent twice in the batch, is left as it was
+    and counted as a duplicate."""
     now = now or utcnow()
-    rows = {}
-    for v in values:
-        rows.setdefault((v.pollutant, v.period, v.measured_at), v)
-    outcome = Outcome()
-    if rows:
-        dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-        # Core, not the ORM's bulk path: one multi-row INSERT per batch of rows.
-        table = Reading.__table__
-        statement = dialect.insert(table).on_conflict_do_nothing().returning(table.c.pollutant)
-        params = [
-            {
-                "station_id": station.id,
-                "pollutant": v.pollutant,
-                "period": v.period,
-                "measured_at": v.measured_at,
-                "value": v.value,
-                "flag": v.flag,
-                "received_at": now,
-                "source": source,
-            }
-            for v in rows.values()
-        ]
-        outcome.stored = len(db.session.execute(statement, params).all())
-        station.last_reading_at = now
-    outcome.duplicates = len(values) - outcome.stored
+    outcome = store_batch([(station.id, values)], source, now)
+    if values:
+        station.last_reading_at = now  # as the statement set it
     return outcome
 
 
