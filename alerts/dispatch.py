@@ -29,7 +29,7 @@ from grid.errors import ServiceError
 from grid.geo import haversine_m
 from grid.inputs import Fields, read_position
 from grid.models import Grid, Membership, Role, User, active_on_clause, point, subtree_clause
-from grid.time import local_today, utcnow
+from grid.time import datetime_local, local_today, utcnow
 from i18n import N_
 from notify.services import notify
 from patrol.catalog import CATEGORY_CODES, SEVERITIES
@@ -151,8 +151,8 @@ def dispatch(alert: Alert, supervisor_ids: list[int], by: User, note: str | None
             N_("Go to %(station)s: on-site situation by %(onsite)s, disposal by %(disposal)s."),
             {
                 "station": station.name,
-                "onsite": sent.onsite_due.isoformat() + "Z",
-                "disposal": sent.disposal_due.isoformat() + "Z",
+                "onsite": datetime_local(sent.onsite_due, "%H:%M"),
+                "disposal": datetime_local(sent.disposal_due, "%H:%M"),
                 "deadline": sent.onsite_due.isoformat() + "Z",
             },
         )

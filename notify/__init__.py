@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
         app.config.setdefault(key, value)
     app.register_blueprint(views.bp)
     app.jinja_env.globals["subject_url"] = subject_url
+    app.jinja_env.filters["notification_text"] = lambda n: delivery.text_of(n.message, n.params)
     app.jinja_env.globals["unread_count"] = unread_count
     HOME_COUNTS.add(
         app,

@@ -124,6 +124,19 @@ def scrub(text: str, url: str, secret: str | None = None) -> str:
 # --- what a push says ----------------------------------------------------------------------------
 
 
+def text_of(message: str, params: dict[str, Any]) -> str:
+    """A notification's words in the current language: its msgid translated and filled from
+    its parameters, and its record's number when the message does not say it."""
+    text = _(message)
+    try:
+        text = text % params if "%(" in text else text
+    except (KeyError, TypeError, ValueError):
+        pass
+    if "id" in params and "%(id)" not in message:
+        text = f"{text} #{params['id']}"
+    return text
+
+
 def push_payload(
     kind: str,
     subject: str,
@@ -137,13 +150,7 @@ def push_payload(
     when the notification has one, its deadline (ISO 8601 UTC, and as words in China time)."""
     with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
         title = _("GridPatrol")
-        body = _(message)
-        try:
-            body = body % params if "%(" in body else body
-        except (KeyError, TypeError, ValueError):
-            pass
-        if "id" in params and "%(id)" not in message:
-            body = f"{body} #{params['id']}"
+        body = text_of(message, params)
         deadline = _deadline(params.get("deadline"))
         due = (
             _("Deadline: %(time)s", time=datetime_local(deadline)) if deadline is not None else None

@@ -227,6 +227,8 @@ def test_pages_render_for_the_county_and_the_supervisor(sent, client, world):
     html = page.get_data(as_text=True)
     assert "my-dispatch" in html and f"clock-{d.id}-onsite" in html
     assert client.get("/alerts/").status_code == 200
+    told = client.get("/notifications").get_data(as_text=True)  # his instruction, in words
+    assert f"请前往 {station_name(alert)}" in told and "%(" not in told
     sign_in(client, world.county_office)
     html = client.get(f"/alerts/{alert.id}").get_data(as_text=True)
     assert "dispatch-form" in html and "my-dispatch" not in html
@@ -348,3 +350,7 @@ def test_a_mostly_anomalous_device_is_suspect_and_nobody_is_sent(station):
     an_hour_of(station, "PM2.5", 180.0)
     raised = raising.evaluate(station)
     assert [(a.rule, a.kind) for a in raised] == [("suspect", "health")]
+
+
+def station_name(alert):
+    return db.session.get(Station, alert.station_id).name

@@ -122,10 +122,6 @@ def receiver(live_app):
     """start(**gate options) -> (receiver, gate, port): the receiver with a database gate on
     127.0.0.1, its event loop in a thread; stopped at the end."""
     running = []
-    # Each backend's migration runs alembic's logging setup, which disables the loggers that
-    # exist by then: these were made by the other backend's tests.
-    for name in ("gridpatrol.hj212", "gridpatrol.hj212.ingest"):
-        logging.getLogger(name).disabled = False
 
     def start(**options):
         gate = DatabaseGate(live_app, now=lambda: NOW, **options)

@@ -108,7 +108,7 @@ def test_an_alert_push_carries_its_deadline_in_english_too(make_world, vapid):
     assert payload["deadline"] == "2026-12-01T04:30:00Z"
     assert payload["deadline_text"] == "Deadline: 2026-12-01 12:30"
     assert payload["body"] == "A problem waits for your approval"
-    assert payload["url"] == "/"  # no page registered for "alert" subjects yet
+    assert payload["url"] == "/alerts/9"  # the page alerts/ registered for its subjects
     assert payload["tag"] == "alert:9"
 
 

@@ -64,16 +64,19 @@ def test_every_domain_registered_what_it_offers(app):
             "visit",
             "patrol.end",
             "problem",
+            "alert.onsite",
+            "alert.disposal",
         }
-        assert set(PHOTO_PARENTS.entries()) == {"visit", "problem"}
-        assert set(PHOTO_OWNERS.entries()) == {"visit", "problem"}
-        assert set(SUBJECTS.entries()) == {"problem"}
+        assert set(PHOTO_PARENTS.entries()) == {"visit", "problem", "alert_feedback"}
+        assert set(PHOTO_OWNERS.entries()) == {"visit", "problem", "alert_feedback"}
+        assert set(SUBJECTS.entries()) == {"problem", "alert"}
         assert [e.endpoint for e in HOME_COUNTS.ordered()] == ["problems.inbox", "notify.index"]
         assert [e.endpoint for e in NAVIGATION.ordered()] == [
             "desk.home",
             "grid.index",
             "patrol.index",
             "problems.index",
+            "alerts.index",
             "problems.findings_index",
             "sources.index",
             "grid.map_page",
@@ -229,7 +232,7 @@ def test_a_link_table_holds_a_photo_once(
 def test_a_notification_links_to_its_subject_by_kind(app):
     with app.test_request_context():
         assert subject_url("problem:42") == "/patrol/problems/42"
-        assert subject_url("alert:42") is None  # no domain registered alerts (yet)
+        assert subject_url("alert:42") == "/alerts/42"  # registered by alerts/
         assert subject_url("problem:") is None and subject_url("nonsense") is None
 
 
