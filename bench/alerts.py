@@ -59,7 +59,17 @@ HJ_CODES = {  # the six pollutants' HJ 212 codes (alerts.hj212.POLLUTANT_CODES)
     "O3": "a05024",
 }
 HJ_PASSWORD = "bench-pw"  # noqa: S105 - a benchmark's own stations
-CONSUMER = ("-w", "2", "-k", "thread", "-d", "0.05", "-m", "0.5", "-b", "1.5")  # as Procfile
+
+
+def _consumer_args() -> tuple[str, ...]:
+    """The task consumer's options as the Procfile gives them (what `make run` runs)."""
+    for line in (ROOT / "Procfile").read_text(encoding="utf-8").splitlines():
+        if line.startswith("worker:"):
+            return tuple(line.split("worker.huey", 1)[1].split())
+    raise RuntimeError("the Procfile has no worker line")
+
+
+CONSUMER = _consumer_args()
 COPY_COLUMNS = "station_id, pollutant, period, measured_at, value, flag, received_at, source"
 
 
@@ -808,7 +818,7 @@ enqueues the robot's message. Measured from just before the POST is sent to the 
 message arriving (the channel has it), on the same clock. gunicorn as above and the real
 consumer `huey_consumer worker.huey {" ".join(CONSUMER)}` (the Procfile's) on a fresh SQLite
 task file; 0.5-1.5 s at random between samples, so a POST lands at any point of the consumer's
-polling (idle, it waits up to 0.5 s between polls). The POST itself answered in
+polling (idle, it waits up to its `--max-delay` between polls). The POST itself answered in
 {answer:.0f} ms (median). {len(got)} of {len(samples)} messages arrived; {messages} robot
 messages in all.
 
@@ -818,7 +828,7 @@ messages in all.
 {met(bool(lat) and p95 <= TARGET_P95_MS)} |
 
 Its stages, from the rows' own timestamps (the server's clock, the same machine). The
-evaluation task waits for a consumer thread's next poll (up to 0.5 s when idle); the robot's
+evaluation task waits for a consumer thread's next poll (up to `--max-delay` when idle); the robot's
 task is then usually taken at once by the thread that just finished, or the other one.
 
 {table(("Stage", "p50 (ms)", "p95 (ms)"), stage_rows)}
