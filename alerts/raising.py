@@ -13,6 +13,7 @@ What the rules see, for each pollutant:
 A station under maintenance is not evaluated; a retired one never.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -43,6 +44,7 @@ from i18n import N_
 from notify.registry import subject_path
 from notify.services import notify, to_group
 
+log = logging.getLogger(__name__)
 SHORT = timedelta(minutes=5)
 HOUR = timedelta(hours=1)
 AVERAGING_1H = {"O3": "1h", "SO2": "1h", "NO2": "1h", "CO": "1h", "PM10": "1h", "PM2.5": "1h"}
@@ -138,7 +140,9 @@ def evaluate(station: Station, now: datetime | None = None) -> list[Alert]:
 def evaluate_many(stations: list[Station], now: datetime | None = None) -> list[Alert]:
     """Run the rules for several stations at one moment (the replay's minute: every station),
     reading all their windows and their neighbours' in two queries."""
-    stations = [s for s in stations if s.status == StationStatus.ACTIVE]
+    # A station outside every county has nobody to tell: it is left out (and logged), so that
+    # it cannot fail the evaluation of every other station of the batch.
+    stations = [s for s in stations if s.status == StationStatus.ACTIVE and _routed(s)]
     if not stations:
         return []
     now = now or utcnow()
@@ -277,6 +281,13 @@ def _iaqi(pollutant: str, value: float) -> int | None:
     """The 1-hour IAQI; above the table counts as 500 (the worst there is, never nothing)."""
     result = aqi.iaqi(pollutant, value, AVERAGING_1H[pollutant], aqi.edition_on(local_today()))
     return 500 if result is None else result
+
+
+def _routed(station: Station) -> bool:
+    if county_of(station) is not None:
+        return True
+    log.warning("station %s lies outside every county: its readings raise no alert", station.code)
+    return False
 
 
 def county_of(station: Station) -> Grid | None:

@@ -354,3 +354,15 @@ def test_a_mostly_anomalous_device_is_suspect_and_nobody_is_sent(station):
 
 def station_name(alert):
     return db.session.get(Station, alert.station_id).name
+
+
+def test_a_station_outside_every_county_does_not_stop_the_others(station, world):
+    """Registered at a point no county holds: left out with a warning; the others are judged."""
+    from alerts.services import add_station
+
+    lost = add_station(code="LOST1", name="界外微站", kind="micro", lon=0.5, lat=0.5).station
+    assert lost.grid_id is None
+    an_hour_of(lost, "PM2.5", 300.0)
+    an_hour_of(station, "PM2.5", 180.0)
+    raised = raising.evaluate_many([lost, station])
+    assert [(a.station_id, a.rule) for a in raised] == [(station.id, "level")]
