@@ -4,7 +4,17 @@ the anomaly rules, and alerts with their 1-hour and 2-hour clocks."""
 
 from flask import Flask
 
-from alerts import access, cli, dispatch, labels, models, settings, tasks, views  # noqa: F401
+from alerts import (  # noqa: F401
+    access,
+    cli,
+    dispatch,
+    labels,
+    models,
+    settings,
+    station_pages,
+    tasks,
+    views,
+)
 from alerts.models import feedback_photo
 from evidence.registry import PHOTO_OWNERS, PhotoOwner
 from grid.registry import NAVIGATION, NavEntry

@@ -2,13 +2,18 @@
 
 An alert is seen by whoever sees its county (the county's people, the prefecture) and by the
 supervisors it was sent to. The county office and head send people and close station-health
-items; the prefecture office and head push alerts by hand and close alerts."""
+items; the prefecture office and head push alerts by hand and close alerts.
+
+The register of stations is kept by the prefecture office (every station) and by a county's
+office and head (the micro-stations in their county: the national and regional networks are
+not theirs to change)."""
 
 import sqlalchemy as sa
 from flask import abort
 from flask_login import current_user
 
-from alerts.models import Alert, AlertKind, Dispatch, Feedback, feedback_photo
+from alerts.models import Alert, AlertKind, Dispatch, Feedback, Station, StationKind, feedback_photo
+from alerts.raising import county_of
 from extensions import db
 from grid.access import Scope, current_scope
 from grid.models import Grid, Role
@@ -77,3 +82,36 @@ def may_view_photo(photo_id: int) -> bool:
         .where(feedback_photo.c.photo_id == photo_id)
     )
     return current_user.is_authenticated and supervisor == current_user.id
+
+
+def station_counties(scope: Scope) -> list[int] | None:
+    """The counties whose stations this person keeps: None for every station (the prefecture
+    office), an empty list for none."""
+    return None if is_prefecture_office(scope) else offices_of(scope)
+
+
+def may_keep_stations(scope: Scope) -> bool:
+    return station_counties(scope) != []
+
+
+def may_keep(station: Station) -> bool:
+    """May change this station's particulars, status and secrets."""
+    counties = station_counties(current_scope())
+    if counties is None:
+        return True
+    county = county_of(station)
+    return station.kind == StationKind.MICRO and county is not None and county.id in counties
+
+
+def station_or_abort(station_id: int, keep: bool = False) -> Station:
+    """The station if this person sees it (and keeps it, with `keep`): 404 or 403 otherwise."""
+    station = db.session.get(Station, station_id)
+    if station is None:
+        abort(404)
+    grid = db.session.get(Grid, station.grid_id) if station.grid_id else None
+    scope = current_scope()  # who sees a station's grid sees it, as in the list of stations
+    if not (is_prefecture_office(scope) or (grid is not None and scope.sees(grid.path))):
+        abort(403)
+    if keep and not may_keep(station):
+        abort(403)
+    return station

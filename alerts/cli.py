@@ -1,4 +1,6 @@
-"""`flask alerts hj212-serve`: the HJ 212 receiver on the app's database."""
+"""`flask alerts hj212-serve`: the HJ 212 receiver on the app's database; `flask alerts
+station-add`, `station-status` and `station-secret`: the register of stations from a shell (the
+same checks and history as the stations' pages, recorded as made by a command)."""
 
 import logging
 import signal
@@ -6,11 +8,17 @@ import sys
 from typing import Any
 
 import click
+import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup
 
+from alerts import stations
 from alerts.hj212_ingest import DatabaseGate
+from alerts.models import Station, StationKind, StationStatus
 from alerts.receiver import Limits, Receiver
+from extensions import db
+from grid.errors import ServiceError
+from grid.forms import unit_of_work
 
 alerts_cli = AppGroup("alerts", help="Monitoring stations and their readings.")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -125,6 +133,100 @@ def _log_to_stderr() -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
         logger.addHandler(handler)
+
+
+# --- the register of stations -----------------------------------------------------------------
+
+
+@alerts_cli.command("station-add")
+@click.argument("code")
+@click.option("--name", required=True, help="The station's name as shown.")
+@click.option(
+    "--kind", type=click.Choice([k.value for k in StationKind]), default="micro", show_default=True
+)
+@click.option("--lon", type=float, required=True, help="WGS-84 longitude, decimal degrees.")
+@click.option("--lat", type=float, required=True, help="WGS-84 latitude, decimal degrees.")
+@click.option("--mn", default=None, help="The device's HJ 212 MN code.")
+@click.option("--password", default=None, help="The HJ 212 password set on the device.")
+@click.option("--make-password", is_flag=True, help="Make an HJ 212 password (printed once).")
+@click.option("--token", "issue_token", is_flag=True, help="Issue an HTTP token (printed once).")
+@click.option("--lenient", is_flag=True, help="Accept what older devices send.")
+def station_add_command(
+    code, name, kind, lon, lat, mn, password, make_password, issue_token, lenient
+) -> None:
+    """Register station CODE; its grid is found from the point. Secrets are printed once."""
+    fields = stations.StationFields(name, kind, lon, lat, mn or None, lenient)
+    issued = _change(
+        lambda: stations.register(
+            code,
+            fields,
+            by=None,
+            password=password,
+            issue_password=make_password,
+            issue_token=issue_token,
+        )
+    )
+    click.echo(f"Registered {code} (id {issued.station.id}).")
+    _echo_secrets(issued)
+
+
+@alerts_cli.command("station-status")
+@click.argument("code")
+@click.argument("status", type=click.Choice([s.value for s in StationStatus]))
+@click.option("--reason", default=None, help="Why (required unless back in service).")
+def station_status_command(code, status, reason) -> None:
+    """Put station CODE in service, under maintenance (no alerts) or retire it (readings
+    refused)."""
+    station = _station(code)
+    _change(lambda: stations.set_status(station, status, by=None, note=reason))
+    click.echo(f"{code} is {status}.")
+
+
+@alerts_cli.command("station-secret")
+@click.argument("code")
+@click.option("--token", "issue_token", is_flag=True, help="Issue a new HTTP token.")
+@click.option("--password", default=None, help="Set this HJ 212 password (as on the device).")
+@click.option("--make-password", is_flag=True, help="Make a new HJ 212 password.")
+def station_secret_command(code, issue_token, password, make_password) -> None:
+    """Replace station CODE's HTTP token and/or HJ 212 password; the new ones are printed once
+    and the old ones stop working."""
+    if not (issue_token or password or make_password):
+        raise click.UsageError("say what to replace: --token, --password or --make-password")
+    if password and make_password:
+        raise click.UsageError("--password and --make-password are exclusive")
+    station = _station(code)
+
+    def replace() -> stations.Issued:
+        token = stations.issue_token(station, by=None) if issue_token else None
+        new = None
+        if password or make_password:
+            new = stations.set_password(station, by=None, password=password)
+        return stations.Issued(station, token, new)
+
+    _echo_secrets(_change(replace))
+
+
+def _station(code: str) -> Station:
+    station = db.session.scalar(sa.select(Station).where(Station.code == code))
+    if station is None:
+        raise click.ClickException(f"no station with code {code}")
+    return station
+
+
+def _change(action: Any) -> Any:
+    """Run `action` in one transaction; a refusal is the command's error, nothing kept."""
+    try:
+        with unit_of_work():
+            return action()
+    except ServiceError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _echo_secrets(issued: stations.Issued) -> None:
+    if issued.token:
+        click.echo(f"HTTP token (Authorization: Bearer ...): {issued.token}")
+    if issued.password:
+        click.echo(f"HJ 212 password (PW) for MN {issued.station.mn}: {issued.password}")
 
 
 def register(app: Any) -> None:

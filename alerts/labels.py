@@ -33,6 +33,31 @@ STATION_STATUSES = {
     "maintenance": N_("Under maintenance"),
     "retired": N_("Retired"),
 }
+STATION_CHANGES = {
+    "created": N_("Registered"),
+    "edited": N_("Particulars changed"),
+    "status": N_("Status changed"),
+    "token": N_("New API token issued"),
+    "password": N_("New HJ 212 password set"),
+}
+# The fields an edit names in a change's detail ("name: old → new", one a line).
+STATION_FIELDS = {
+    "name": N_("Station name"),
+    "kind": N_("Kind"),
+    "mn": N_("HJ 212 MN"),
+    "lenient": N_("Lenient protocol"),
+    "location": N_("Location"),
+    "password": N_("HJ 212 password"),
+}
+
+
+def station_change_detail(detail: str | None) -> str:
+    """A change's detail with each line's field named in the user's language."""
+    lines = []
+    for line in (detail or "").splitlines():
+        name, colon, rest = line.partition(": ")
+        lines.append(f"{gettext(STATION_FIELDS[name])}: {rest}" if name in STATION_FIELDS else line)
+    return "\n".join(lines)
 
 
 def alert_text(alert) -> str:
@@ -54,6 +79,8 @@ def register(app) -> None:
         alert_rule_label=label(RULES),
         station_kind_label=label(STATION_KINDS),
         station_status_label=label(STATION_STATUSES),
+        station_change_label=label(STATION_CHANGES),
+        station_change_detail=station_change_detail,
         alert_text=alert_text,
         epoch_ms=epoch_ms,
     )

@@ -85,6 +85,39 @@ class Station(db.Model):
         return f"<Station {self.code} {self.name}>"
 
 
+class StationChangeKind(enum.StrEnum):
+    CREATED = "created"
+    EDITED = "edited"
+    STATUS = "status"
+    TOKEN = "token"  # noqa: S105 - a new HTTP token issued (the old one stops working)
+    PASSWORD = "password"  # noqa: S105 - a new HJ 212 password set
+
+
+class StationChange(db.Model):
+    """What was done to a station, by whom and when: its history, never rewritten. A status
+    change keeps the new status and its reason (a station under maintenance raises no alerts,
+    which an assessment must be able to see); an edit keeps what changed, old and new; a
+    secret keeps only that it was changed."""
+
+    __tablename__ = "station_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("station.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    status: Mapped[str | None] = mapped_column(sa.String(12))  # the new status
+    detail: Mapped[str | None] = mapped_column(sa.String(1000))  # field: old → new, one a line
+    note: Mapped[str | None] = mapped_column(sa.String(200))
+    by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))  # None: a command
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "kind IN ('created', 'edited', 'status', 'token', 'password')",
+            name="station_change_kind_known",
+        ),
+    )
+
+
 class Reading(db.Model):
     """One value of one pollutant over one period at one station (see the module's note)."""
 

@@ -16,7 +16,7 @@ from sqlalchemy.dialects import sqlite
 from alerts.models import FLAGS, POLLUTANTS, Period, Reading, Station, StationStatus
 from extensions import db
 from grid.inputs import Fields, Invalid
-from grid.models import point
+from grid.models import Grid, point
 from grid.queries import locate
 from grid.time import local_zone, utcnow
 
@@ -45,7 +45,7 @@ def add_station(
     lenient: bool = False,
 ) -> NewStation:
     """A station at a WGS-84 point, in the smallest regular grid that contains it."""
-    grid = locate(lon, lat, level=4) or locate(lon, lat, level=3) or locate(lon, lat, level=2)
+    grid = grid_at(lon, lat)
     station = Station(
         code=code,
         name=name,
@@ -66,6 +66,11 @@ def add_station(
     db.session.add(station)
     db.session.flush()
     return NewStation(station, token)
+
+
+def grid_at(lon: float, lat: float) -> Grid | None:
+    """The smallest regular grid (village, township or county) containing a WGS-84 point."""
+    return locate(lon, lat, level=4) or locate(lon, lat, level=3) or locate(lon, lat, level=2)
 
 
 def station_by_token(token: str) -> Station | None:

@@ -225,15 +225,6 @@ def new():
     return perform(act, lambda alert: _("Alert #%(n)s pushed to the county.", n=alert.id), back)
 
 
-@bp.route("/alerts/stations")
-@login_required
-def stations():
-    """The monitoring stations in my area, their last reading and open alerts."""
-    scope = current_scope()
-    rows = queries.station_rows(scope)
-    return render_template("alerts/stations.html", rows=rows, now=utcnow())
-
-
 # --- the prefecture's daily consultation (RULES §4) -------------------------------------------
 
 

@@ -56,12 +56,14 @@ def perform(
     done: str | Callable[[Any], str],
     back: str,
     prepare: Callable[[], object] | None = None,
+    then: Callable[[Any], Any] | None = None,
 ):
     """A post from a page: run `action`, then 303 back to the page with `done` or the refusal,
     so a reload never posts twice. `done` may be a function of what `action` returned (a
     message that says what was done). `prepare` (decoding photos, say) runs first, outside the
     write transaction; `action` receives what it returned. Input that cannot be read
-    (grid.inputs) is answered 400 with the reason and a way back."""
+    (grid.inputs) is answered 400 with the reason and a way back. With `then`, a success is
+    answered `then(what action returned)` instead (a page shown once, say)."""
     try:
         ready = () if prepare is None else (prepare(),)
         with unit_of_work():
@@ -71,6 +73,8 @@ def perform(
     except ServiceError as exc:
         flash(str(exc), "error")
     else:
+        if then is not None:
+            return then(result)
         flash(done(result) if callable(done) else done, "success")
     return redirect(back), 303
 

@@ -196,6 +196,28 @@ def _complaint_baseline(ctx):
     }
 
 
+STATION_FIELDS = {
+    "name": F("text", "Station name"),
+    "kind": F("choice", "Kind"),
+    "lat": F("number", "Latitude"),
+    "lon": F("number", "Longitude"),
+    "mn": F("text", "HJ 212 MN"),
+    "lenient": F("flag", "Lenient protocol"),
+}
+
+
+def _station_baseline(c: Ctx) -> dict:
+    lon, lat = c.world.inside(0)
+    return {
+        "name": "敌意测试微站",
+        "kind": "micro",
+        "lat": f"{lat:.6f}",
+        "lon": f"{lon:.6f}",
+        "mn": "CJH652300000000000000001",
+        "lenient": "",
+    }
+
+
 ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "desk.home"): Route("GET", "supervisor", lambda c: "/"),
     ("GET", "desk.offline"): Route("GET", None, lambda c: "/offline"),
@@ -695,6 +717,50 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("GET", "alerts.show"): Route("GET", "county_office", lambda c: f"/alerts/{c.ids['alert']}"),
     ("GET", "alerts.stations"): Route("GET", "county_office", lambda c: "/alerts/stations"),
+    ("GET", "alerts.station_new"): Route("GET", "county_office", lambda c: "/alerts/stations/new"),
+    ("POST", "alerts.station_new"): Route(
+        "POST",
+        "county_office",
+        lambda c: "/alerts/stations/new",
+        lambda c: {
+            "code": "CJ-H001",
+            **_station_baseline(c),
+            "issue_token": "1",
+            "issue_password": "",
+            "password": "Hx1234",
+        },
+        {
+            "code": F("text", "Station code"),
+            **STATION_FIELDS,
+            "issue_token": F("flag", "Issue a token for the readings API (HTTP)"),
+            "issue_password": F("flag", "Make an HJ 212 password"),
+            "password": F("text", "HJ 212 password"),
+        },
+    ),
+    ("GET", "alerts.station_show"): Route(
+        "GET", "county_office", lambda c: f"/alerts/stations/{c.ids['station']}"
+    ),
+    ("POST", "alerts.station_update"): Route(
+        "POST",
+        "county_office",
+        lambda c: f"/alerts/stations/{c.ids['station']}",
+        _station_baseline,
+        STATION_FIELDS,
+    ),
+    ("POST", "alerts.station_status"): Route(
+        "POST",
+        "county_office",
+        lambda c: f"/alerts/stations/{c.ids['station']}/status",
+        lambda c: {"status": "maintenance", "note": "校准"},
+        {"status": F("choice", "Status"), "note": F("text", "Reason")},
+    ),
+    ("POST", "alerts.station_secret"): Route(
+        "POST",
+        "county_office",
+        lambda c: f"/alerts/stations/{c.ids['station']}/secret",
+        lambda c: {"which": "password", "password": "Hx1234"},
+        {"which": F("choice", "Secret"), "password": F("text", "HJ 212 password")},
+    ),
     ("POST", "alerts.send"): Route(
         "POST",
         "county_office",
