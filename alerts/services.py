@@ -3,10 +3,11 @@ batch of readings from any path (the JSON API, the HJ 212 receiver, the demo's r
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -18,7 +19,7 @@ from extensions import db
 from grid.inputs import Fields, Invalid
 from grid.models import point
 from grid.queries import locate
-from grid.time import local_zone, utcnow
+from grid.time import utcnow
 
 
 def secret_hash(secret: str) -> str:
@@ -116,13 +117,16 @@ class Window:
     zone: Any
 
     @classmethod
-    def at(cls, now: datetime) -> "Window":
-        config = current_app.config
+    def at(cls, now: datetime, config: Mapping[str, Any] | None = None) -> "Window":
+        """The window at `now`, by `config` (an app's; the current app's when None, which
+        needs an app context)."""
+        if config is None:
+            config = current_app.config
         return cls(
             earliest=now - timedelta(days=config["READING_BACKFILL_DAYS"]),
             latest=now + timedelta(minutes=config["READING_FUTURE_SLACK_MINUTES"]),
             limits=config["READING_VALUE_LIMITS"],
-            zone=local_zone(),
+            zone=ZoneInfo(config["TIMEZONE"]),
         )
 
 
@@ -199,27 +203,29 @@ def store(
     return outcome
 
 
-def value_refusal(value: Value, now: datetime) -> str | None:
+def value_refusal(value: Value, now: datetime, window: Window | None = None) -> str | None:
     """Why a value read by another path than the JSON API (the HJ 212 receiver) may not be
     stored, by the rules `read_value` applies: a known pollutant, period and flag, a value from
     0 to its READING_VALUE_LIMITS, a time neither in the future (beyond the slack) nor before
     the backfill window, at its period's start. None when it may be stored. In English: it is
-    written to the server's log, not shown to a person."""
-    config = current_app.config
+    written to the server's log, not shown to a person. `window` is `Window.at(now)`, made once
+    for many values (made here from the current app's configuration when None)."""
+    if window is None:
+        window = Window.at(now)
     if value.pollutant not in POLLUTANTS:
         return f"pollutant {value.pollutant!r} is not one of {', '.join(POLLUTANTS)}"
-    if value.period not in tuple(Period):
+    if value.period not in PERIODS:
         return f"period {value.period!r} is unknown"
     if value.flag not in FLAGS:
         return f"data flag {value.flag!r} is not one of {''.join(FLAGS)}"
-    limit = config["READING_VALUE_LIMITS"][value.pollutant]
+    limit = window.limits[value.pollutant]
     if not 0 <= value.value <= limit:
         return f"value {value.value:g} is outside 0 to {limit:g}"
-    if value.measured_at > now + timedelta(minutes=config["READING_FUTURE_SLACK_MINUTES"]):
+    if value.measured_at > window.latest:
         return f"time {value.measured_at:%Y-%m-%d %H:%M:%S} UTC is in the future"
-    if value.measured_at < now - timedelta(days=config["READING_BACKFILL_DAYS"]):
+    if value.measured_at < window.earliest:
         return f"time {value.measured_at:%Y-%m-%d %H:%M:%S} UTC is too long ago to be stored"
-    local = value.measured_at.replace(tzinfo=UTC).astimezone(local_zone())
+    local = value.measured_at.replace(tzinfo=UTC).astimezone(window.zone)
     if not _starts_its_period(local, value.period):
         return f"time {local:%Y-%m-%d %H:%M:%S} (local) is not the start of its {value.period}"
     return None
