@@ -115,6 +115,16 @@ class Window:
     latest: datetime
     limits: dict[str, float]
     zone: Any
+    _local: dict[datetime, datetime] = field(default_factory=dict, compare=False, repr=False)
+
+    def local(self, measured_at: datetime) -> datetime:
+        """A stored (naive UTC) time in the local zone; each time converted once (the values
+        of an HJ 212 packet share their DataTime)."""
+        local = self._local.get(measured_at)
+        if local is None:
+            local = measured_at.replace(tzinfo=UTC).astimezone(self.zone)
+            self._local[measured_at] = local
+        return local
 
     @classmethod
     def at(cls, now: datetime, config: Mapping[str, Any] | None = None) -> "Window":
@@ -225,7 +235,7 @@ def value_refusal(value: Value, now: datetime, window: Window | None = None) -> 
         return f"time {value.measured_at:%Y-%m-%d %H:%M:%S} UTC is in the future"
     if value.measured_at < window.earliest:
         return f"time {value.measured_at:%Y-%m-%d %H:%M:%S} UTC is too long ago to be stored"
-    local = value.measured_at.replace(tzinfo=UTC).astimezone(window.zone)
+    local = window.local(value.measured_at)
     if not _starts_its_period(local, value.period):
         return f"time {local:%Y-%m-%d %H:%M:%S} (local) is not the start of its {value.period}"
     return None
@@ -277,9 +287,11 @@ def store_batch(
             ]
             outcome.stored = len(db.session.execute(statement, params).all())
         ids = sorted({station_id for station_id, values in batch if values})
+        # Core, not the ORM's bulk update: no bookkeeping (the session's objects keep their
+        # last_reading_at, as synchronize_session=False left them).
+        stations = Station.__table__
         db.session.execute(
-            sa.update(Station).where(Station.id.in_(ids)).values(last_reading_at=now),
-            execution_options={"synchronize_session": False},
+            sa.update(stations).where(stations.c.id.in_(ids)).values(last_reading_at=now)
         )
     outcome.duplicates = sum(len(values) for _station_id, values in batch) - outcome.stored
     return outcome
