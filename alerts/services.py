@@ -258,13 +258,13 @@ def store_batch(
     if rows:
         keys, values = list(rows), list(rows.values())
         if db.engine.dialect.name == "postgresql":
-            arrays = {
-                "stations": [key[0] for key in keys],
-                "pollutants": [v.pollutant for v in values],
-                "periods": [str(v.period) for v in values],
-                "times": [v.measured_at for v in values],
-                "values": [v.value for v in values],
-                "flags": [v.flag for v in values],
+            arrays = {  # as array literals: the driver's list adapter cost 5 times as much
+                "stations": _array([str(key[0]) for key in keys]),
+                "pollutants": _array([_quoted(v.pollutant) for v in values]),
+                "periods": _array([_quoted(v.period) for v in values]),
+                "times": _array([v.measured_at.isoformat() for v in values]),
+                "values": _array([repr(float(v.value)) for v in values]),
+                "flags": _array([_quoted(v.flag) for v in values]),
             }
             result = db.session.execute(
                 _INSERT_ARRAYS, {**arrays, "received_at": now, "source": source}
@@ -295,6 +295,16 @@ def store_batch(
         )
     outcome.duplicates = sum(len(values) for _station_id, values in batch) - outcome.stored
     return outcome
+
+
+def _array(elements: list[str]) -> str:
+    """A PostgreSQL array literal of elements already written as its input reads them."""
+    return "{" + ",".join(elements) + "}"
+
+
+def _quoted(text: str) -> str:
+    """A string as an element of an array literal: double-quoted, backslash and quote escaped."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 _INSERT_ARRAYS = sa.text(
