@@ -221,7 +221,7 @@ def _json_body(station: Station) -> bytes:
 def http_run(base: str, stations: list[list[Station]], seconds: float) -> tuple[int, float, int]:
     """Readings stored, the seconds it took, and refused or failed requests; HTTP_CLIENTS
     threads, each POSTing prepared batches of its own stations in turn until time is up."""
-    per_client = max(8, int(seconds * 6))  # more than a thread can send
+    per_client = max(8, int(seconds * 12))  # more than a thread can send (6 a second ran out)
     bodies = [
         [(s.token, _json_body(s)) for s in (own * per_client)[:per_client]] for own in stations
     ]
