@@ -29,7 +29,8 @@ each take all that is queued (up to `batch_max` packets) and store it in one tra
 futures. No thread waits for a packet: the packets in flight, at most one a connection awaiting
 its reply, bound the batch. A transaction per packet managed about 1,000 readings a second on
 PostgreSQL from 100 stations on a 2-core machine, batches with a thread waiting for each
-packet's commit about 4,000, the Python process being the limit (docs/benchmarks.md: now).
+packet's commit about 4,000, and batches with none waiting about 7,000 (docs/benchmarks.md),
+the Python process being the limit each time.
 A batch that fails is written again one packet per transaction, so a bad packet costs only its
 own reply. `close()` writes what is queued and stops the writers.
 """
