@@ -58,10 +58,10 @@ _DEFAULTS = Limits()
 @click.option(
     "--workers",
     type=click.IntRange(1),
-    default=64,
+    default=_DEFAULTS.worker_threads,
     show_default=True,
-    help="Threads that authenticate and wait for their packet's commit: as many packets are "
-    "in flight at once, and a writer commits all it finds waiting in one transaction.",
+    help="Threads that read a station from the database when its cached password and status "
+    "are missing or stale (every other packet is authenticated from the cache).",
 )
 @click.option(
     "--writers",
@@ -98,7 +98,7 @@ def hj212_serve_command(
     )
     app = current_app._get_current_object()
     gate = DatabaseGate(app, cache_seconds=cache_seconds, writers=writers)
-    receiver = Receiver(gate.authenticate, gate.store, limits)
+    receiver = Receiver(gate.authenticate, gate.store, limits, recall=gate.recall)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         receiver.serve_forever(host, port)

@@ -86,6 +86,14 @@ DATA_FLAGS = {
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _MN = re.compile(r"[0-9A-Za-z_-]{1,24}")
 _SEPARATORS = (";", ",", "=", "&")
+_SEPARATOR = re.compile("[;,=&]")
+_HEX4 = re.compile(rb"[0-9A-Fa-f]{4}")
+_FIELD_FORMS = (
+    ("ST", re.compile(r"\d{2}")),
+    ("CN", re.compile(r"\d{4}")),
+    ("QN", re.compile(r"\d{1,20}")),
+)
+_DATA_TIME = re.compile(r"\d{14}")
 
 
 class PacketError(ValueError):
@@ -271,7 +279,7 @@ def _check_crc(
     segment: bytes, crc_text: bytes, lenient: bool, tolerated: list[str], frame: bytes
 ) -> None:
     """The 4 hex digits (either case) against annex A; lenient also against CRC-16/MODBUS."""
-    if not re.fullmatch(rb"[0-9A-Fa-f]{4}", crc_text):
+    if not _HEX4.fullmatch(crc_text):
         raise PacketError(f"CRC is not 4 hex digits: {crc_text!r}", "crc", frame)
     sent = int(crc_text, 16)
     expected = crc16(segment)
@@ -305,8 +313,8 @@ def _parse_segment(text: str, tolerated: list[str], frame: bytes) -> Packet:
     for name in REQUIRED_FIELDS:
         if not header.get(name):
             raise PacketError(f"required field {name} is missing or empty", "missing", frame)
-    for name, pattern in (("ST", r"\d{2}"), ("CN", r"\d{4}"), ("QN", r"\d{1,20}")):
-        if name in header and not re.fullmatch(pattern, header[name]):
+    for name, pattern in _FIELD_FORMS:
+        if name in header and not pattern.fullmatch(header[name]):
             raise PacketError(f"{name} is malformed: {header[name]!r}", "field", frame)
     if not _MN.fullmatch(header["MN"]):
         raise PacketError(
@@ -369,7 +377,7 @@ def _parse_header(text: str, frame: bytes) -> dict[str, str]:
             raise PacketError(f"unknown header field {name!r} (field {position})", "field", frame)
         if name in header:
             raise PacketError(f"header field {name} appears twice", "field", frame)
-        if any(separator in value for separator in _SEPARATORS):
+        if _SEPARATOR.search(value):
             raise PacketError(f"header field {name} holds a separator: {value!r}", "field", frame)
         header[name] = value
     return header
@@ -473,10 +481,19 @@ def readings(packet: Packet) -> list[Reading]:
 
 
 def _data_time(value: str) -> datetime:
-    if not re.fullmatch(r"\d{14}", value):
+    """YYYYMMDDhhmmss (what strptime's %Y%m%d%H%M%S reads of 14 digits, at a tenth of its
+    cost)."""
+    if not _DATA_TIME.fullmatch(value):
         raise PacketError(f"DataTime is not YYYYMMDDhhmmss: {value!r}", "value")
     try:
-        return datetime.strptime(value, "%Y%m%d%H%M%S")
+        return datetime(
+            int(value[:4]),
+            int(value[4:6]),
+            int(value[6:8]),
+            int(value[8:10]),
+            int(value[10:12]),
+            int(value[12:14]),
+        )
     except ValueError:
         raise PacketError(f"DataTime is not a real time: {value!r}", "value") from None
 

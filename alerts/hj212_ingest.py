@@ -1,15 +1,18 @@
-"""HJ 212 packets into the database: the two callbacks of the receiver (alerts.receiver), backed
-by the app's stations and readings.
+"""HJ 212 packets into the database: the callbacks of the receiver (alerts.receiver), backed by
+the app's stations and readings.
 
-`DatabaseGate(app)` gives `authenticate(mn, pw)` and `store(station_id, packet)`; both block and
-run on the receiver's thread pool, each in an app context of its own.
+`DatabaseGate(app)` gives `recall(mn, pw)` and `store(station_id, packet)`, which never block
+(the receiver calls them on its event loop), and `authenticate(mn, pw)`, which may read the
+database (the receiver runs it on a thread, for a station `recall` does not know).
 
 Authentication compares the SHA-256 of PW with the station's, in constant time, and refuses a
 retired station. What it reads of a station (id, password hash, status, lenient) is kept for
 `cache_seconds` (5 by default), so that a station sending every few seconds costs no query per
-packet: a changed password, a new station, a retirement or a lenient setting takes effect within
-that time. Storing reads the station again in its own transaction, so a retired station's data
-is refused from the moment the retirement is committed.
+packet: `recall` answers from that cache (the password is checked all the same), and says MISS
+when the entry is missing or older, so that `authenticate` reads it again. A changed password,
+a new station, a retirement or a lenient setting takes effect within that time. Storing reads
+the station again in its own transaction, so a retired station's data is refused from the
+moment the retirement is committed.
 
 What is stored of a data packet: CN 2011 as real-time values (the `-Rtd` fields), 2051 as minute,
 2061 as hourly and 2031 as daily values (the `-Avg` fields). `-Min`, `-Max` and `-Cou` are not
@@ -19,13 +22,15 @@ station's local time (config TIMEZONE), stored in UTC. Each value passes the che
 API (`services.value_refusal`); one that fails is skipped and logged with the reason, and the
 packet's other values are stored.
 
-`store` returns once the packet's values are committed (the receiver replies only then), but it
-does not write them itself: it queues them for one or two writer threads, each of which takes
-all that is queued (up to `batch_max` packets) and stores it in one transaction
-(`services.store_batch`: one INSERT for every station's rows), then wakes the packets' threads.
-The receiver's worker threads, each waiting for its packet's commit, bound the batch: the CLI
-runs 64. A transaction per packet managed about 1,000 readings a second on PostgreSQL from 100
-stations on a 2-core machine; batches 4,000 to 5,000 there, the Python process being the limit.
+`store` reads the packet's values, queues them and returns a `concurrent.futures.Future` that
+completes once they are committed (the receiver replies only then). One or two writer threads
+each take all that is queued (up to `batch_max` packets) and store it in one transaction
+(`services.store_batch`: one INSERT for every station's rows), then complete the packets'
+futures. No thread waits for a packet: the packets in flight, at most one a connection awaiting
+its reply, bound the batch. A transaction per packet managed about 1,000 readings a second on
+PostgreSQL from 100 stations on a 2-core machine, batches with a thread waiting for each
+packet's commit about 4,000, and batches with none waiting about 7,000 (docs/benchmarks.md),
+the Python process being the limit each time.
 A batch that fails is written again one packet per transaction, so a bad packet costs only its
 own reply. `close()` writes what is queued and stops the writers.
 """
@@ -40,6 +45,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -48,6 +54,7 @@ from flask import Flask
 from alerts import hj212, services, tasks
 from alerts.hj212 import Packet
 from alerts.models import POLLUTANTS, Period, Station, StationStatus
+from alerts.receiver import MISS, Miss
 from extensions import db
 from grid.forms import unit_of_work
 from grid.time import utcnow
@@ -111,7 +118,6 @@ class DatabaseGate:
         log: logging.Logger | None = None,
         writers: int | None = None,
         batch_max: int = 500,
-        store_timeout: float = 60.0,
     ) -> None:
         self.app = app
         self.cache_seconds = cache_seconds
@@ -129,7 +135,6 @@ class DatabaseGate:
             sqlite = db.engine.dialect.name == "sqlite"
         self.writers = writers or (1 if sqlite else 2)
         self.batch_max = batch_max  # packets in one transaction
-        self.store_timeout = store_timeout  # seconds a packet waits for its commit, no reply after
         self._evaluated: dict[int, float] = {}  # station id -> when its rules were last asked for
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._writers: list[threading.Thread] = []
@@ -138,8 +143,20 @@ class DatabaseGate:
     # --- authenticate ----------------------------------------------------------------------
 
     def authenticate(self, mn: str, pw: str) -> GateStation | None:
-        """The station of MN if PW is its password and it is not retired, else None."""
-        known = self._station(mn)
+        """The station of MN if PW is its password and it is not retired, else None. Reads the
+        station when the cache does not hold it (blocks: the receiver runs it on a thread)."""
+        return self._check(mn, pw, self._station(mn))
+
+    def recall(self, mn: str, pw: str) -> GateStation | None | Literal[Miss.MISS]:
+        """`authenticate` from the cache alone, without blocking (the receiver calls it on its
+        event loop): MISS when the station is not cached or its entry is older than
+        `cache_seconds`."""
+        cached = self._cache.get(mn)  # one dict read: atomic, no lock needed
+        if cached is None or self.clock() - cached[0] >= self.cache_seconds:
+            return MISS
+        return self._check(mn, pw, cached[1])
+
+    def _check(self, mn: str, pw: str, known: _Known | None) -> GateStation | None:
         if known is None or not known.pw_hash:
             return None
         if not hmac.compare_digest(services.secret_hash(pw), known.pw_hash):
@@ -178,26 +195,31 @@ class DatabaseGate:
 
     # --- store -----------------------------------------------------------------------------
 
-    def store(self, station_id: int, packet: Packet) -> None:
-        """Store the packet's values; return once they are committed (see the module's note).
-        PacketError for a CP that cannot be read, StationGone for a station deleted or retired
-        since, or the database's error: the receiver then gives no reply."""
+    def store(self, station_id: int, packet: Packet) -> Future[None]:
+        """Queue the packet's values for a writer, without blocking (the receiver calls it on
+        its event loop); the future completes once they are committed (see the module's note),
+        or fails with StationGone for a station deleted or retired since, or the database's
+        error: the receiver then gives no reply. PacketError, raised here, for a CP that cannot
+        be read."""
+        done: Future[None] = Future()
+        done.set_running_or_notify_cancel()  # queued work is not taken back: no cancel
         stored = STORED.get(packet.cn)
         if stored is None:  # not a data packet: the receiver hands over DATA_CNS only
-            return
+            done.set_result(None)
+            return done
         period, kind = stored
-        with self.app.app_context():
-            values = self._values(packet, period, kind, self.now())
+        values = self._values(packet, period, kind, self.now())
         if not values:
-            return
-        job = _Job(station_id, packet.mn, values)
+            done.set_result(None)
+            return done
+        job = _Job(station_id, packet.mn, values, done)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the gate is closed")
             if not self._writers:
                 self._start_writers()
             self._queue.put(job)
-        job.done.result(timeout=self.store_timeout)
+        return done
 
     def close(self) -> None:
         """Write what is queued, then stop the writer threads."""
@@ -262,9 +284,10 @@ class DatabaseGate:
         a station deleted or retired since it was authenticated."""
         now = self.now()
         ids = sorted({job.station_id for job in jobs})
+        stations = Station.__table__.c  # Core, not the ORM: what the ORM adds costs the batch
         with self.app.app_context(), unit_of_work():
             found = db.session.execute(
-                sa.select(Station.id, Station.status).where(Station.id.in_(ids))
+                sa.select(stations.id, stations.status).where(stations.id.in_(ids))
             )
             storing = {row.id for row in found if row.status != StationStatus.RETIRED}
             results: list[Exception | None] = [
@@ -295,6 +318,7 @@ class DatabaseGate:
         """The packet's values to store; the others counted, the refused ones logged."""
         values = []
         counts: Counter[str] = Counter()
+        window = services.Window.at(now, self.app.config)  # the configuration read once
         utc: dict[datetime, datetime] = {}  # DataTime (local) in UTC, once per packet
         for reading in hj212.readings(packet):
             if reading.kind != kind:
@@ -309,7 +333,7 @@ class DatabaseGate:
                 local = reading.at.replace(tzinfo=self.zone)
                 measured_at = utc[reading.at] = local.astimezone(UTC).replace(tzinfo=None)
             value = services.Value(pollutant, period, measured_at, reading.value, reading.flag)
-            reason = services.value_refusal(value, now)
+            reason = services.value_refusal(value, now, window)
             if reason is not None:
                 counts["skipped"] += 1
                 self.log.warning(
@@ -324,7 +348,8 @@ class DatabaseGate:
                 )
                 continue
             values.append(value)
-        self._count(**counts)
+        if counts:
+            self._count(**counts)
         return values
 
     def _count(self, **counts: int) -> None:

@@ -10,18 +10,30 @@ as its retry count allows. Every refused packet is logged with the peer, the rea
 200 bytes, and counted in `stats.refused` by reason code. Garbage, slow senders and full buffers
 close a connection, never the server.
 
-`authenticate` and `store` are blocking callables (the app reads and writes a database): they run
-on a thread pool so that one slow call never holds up another connection. Standard library only.
+What the receiver is handed, so that a packet costs the event loop little and never blocks it:
+
+- `recall(mn, pw)` (optional) answers from memory, without blocking: the station, None for a
+  wrong MN or PW, or MISS when it would have to ask the database. It runs on the event loop.
+- `authenticate(mn, pw)` may block (a query): it runs on a small thread pool, only when there is
+  no `recall` or it said MISS, so that one slow query never holds up another connection.
+- `store(key, packet)` must not block: it hands the packet on and returns a
+  `concurrent.futures.Future` that completes once the packet is stored (committed, for the app)
+  or fails. The connection awaits it (at most `store_timeout`), then replies; no thread waits.
+  The receiver cancels the future when it gives up (the timeout, the server closing): a store
+  that cannot take the packet back sets it running first (`set_running_or_notify_cancel`).
+
+Standard library only.
 """
 
 import asyncio
+import enum
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, Final, Literal, Protocol, TypeVar
 
 from alerts import hj212
 from alerts.hj212 import Packet, PacketError
@@ -40,8 +52,17 @@ class Station(Protocol):
     def lenient(self) -> bool: ...  # accept a MODBUS CRC and over-long segments
 
 
-Authenticate = Callable[[str, str], Station | None]
-Store = Callable[[Any, Packet], None]
+class Miss(enum.Enum):
+    """The one value of `MISS`."""
+
+    MISS = "miss"
+
+
+MISS: Final = Miss.MISS  # what `recall` says when only `authenticate` can tell
+
+Authenticate = Callable[[str, str], Station | None]  # may block: runs on the thread pool
+Recall = Callable[[str, str], Station | None | Literal[Miss.MISS]]  # on the event loop
+Store = Callable[[Any, Packet], "Future[None]"]  # on the event loop: must not block
 
 
 @dataclass(frozen=True)
@@ -54,8 +75,9 @@ class Limits:
     max_buffer: int = 4096 + 12  # bytes held without a complete frame (a lenient long segment)
     max_refused_per_connection: int = 20  # refused packets (and garbage runs) before closing
     reassembly_timeout: float = 120.0  # seconds a split message may wait for its missing parts
-    worker_threads: int = 16  # threads for authenticate and store
+    worker_threads: int = 16  # threads for `authenticate` (a station `recall` does not know)
     write_timeout: float = 10.0  # seconds a reply may wait for a peer that does not read
+    store_timeout: float = 60.0  # seconds a packet may wait to be stored; no reply after
 
 
 @dataclass
@@ -90,9 +112,11 @@ class Receiver:
         store: Store,
         limits: Limits | None = None,
         log: logging.Logger | None = None,
+        recall: Recall | None = None,
     ) -> None:
         self.authenticate = authenticate
         self.store = store
+        self.recall = recall
         self.limits = limits or Limits()
         self.log = log or logging.getLogger("gridpatrol.hj212")
         self.stats = Stats()
@@ -234,7 +258,20 @@ class Receiver:
             self.log.info("packet CN=%s from %s MN=%s not stored", message.cn, peer, message.mn)
             return True
         try:
-            await self._run(self.store, station.key, message)
+            stored = self.store(station.key, message)
+            async with asyncio.timeout(self.limits.store_timeout):
+                await asyncio.wrap_future(stored)
+        except TimeoutError:
+            self.stats.refused["store"] += 1
+            timeout = self.limits.store_timeout
+            self.log.error(
+                "store failed for MN=%s QN=%s from %s: not stored in %ss",
+                message.mn,
+                message.qn,
+                peer,
+                timeout,
+            )
+            return True
         except Exception:
             self.stats.refused["store"] += 1
             self.log.exception("store failed for MN=%s QN=%s from %s", message.mn, message.qn, peer)
@@ -271,8 +308,13 @@ class Receiver:
 
     async def _authenticate(self, peer: str, packet: Packet) -> Station | None:
         """The station that sent `packet`, None for a wrong MN or PW; PacketError (code
-        "auth_error") when authenticate itself failed (a database down, say)."""
+        "auth_error") when authenticate itself failed (a database down, say). From `recall`
+        when it knows the station (no thread), else from `authenticate` on the thread pool."""
         try:
+            if self.recall is not None:
+                known = self.recall(packet.mn, packet.pw)
+                if known is not MISS:
+                    return known
             return await self._run(self.authenticate, packet.mn, packet.pw)
         except Exception:
             self.log.exception("authenticate failed for MN=%s from %s", packet.mn, peer)

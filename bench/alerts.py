@@ -221,7 +221,7 @@ def _json_body(station: Station) -> bytes:
 def http_run(base: str, stations: list[list[Station]], seconds: float) -> tuple[int, float, int]:
     """Readings stored, the seconds it took, and refused or failed requests; HTTP_CLIENTS
     threads, each POSTing prepared batches of its own stations in turn until time is up."""
-    per_client = max(8, int(seconds * 6))  # more than a thread can send
+    per_client = max(8, int(seconds * 12))  # more than a thread can send (6 a second ran out)
     bodies = [
         [(s.token, _json_body(s)) for s in (own * per_client)[:per_client]] for own in stations
     ]
@@ -772,8 +772,10 @@ only what the server said it stored (200 with `stored`, no duplicate; a 9014 rep
   {HTTP_STATIONS_PER_CLIENT} stations in turn (a bearer token each), one request at a time.
   Each request also enqueues the station's evaluation in huey's SQLite file (no consumer runs
   during the throughput runs, so the evaluations themselves are not counted here).
-- **HJ 212 receiver**: `flask alerts hj212-serve` (defaults: 64 worker threads, 2 writer
-  threads), {HJ_CONNECTIONS} stations with MN and password, one TCP connection each from one
+- **HJ 212 receiver**: `flask alerts hj212-serve` (defaults: the event loop parses,
+  authenticates from a 5 s cache and awaits each packet's commit; 2 writer threads, 16 threads
+  to read a station on a cache miss), {HJ_CONNECTIONS} stations with MN and
+  password, one TCP connection each from one
   asyncio client; each sends a prepared minute packet (CN 2051, Flag 5) of the six pollutants
   and waits for its 9014 reply (sent once committed) before the next. Median
   {hj_packets:,.0f} packets/s.

@@ -125,7 +125,7 @@ def receiver(live_app):
 
     def start(**options):
         gate = DatabaseGate(live_app, now=lambda: NOW, **options)
-        server = Receiver(gate.authenticate, gate.store, LIMITS)
+        server = Receiver(gate.authenticate, gate.store, LIMITS, recall=gate.recall)
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, daemon=True)
         thread.start()
@@ -236,9 +236,43 @@ def test_a_retired_station_is_refused(live_app, stations, receiver, client, capl
     station = client(port)
     station.send(data_packet(mn))
     assert station.reply(timeout=1.0) is None
-    assert server.stats.refused["auth"] == 1
+    station.send(data_packet(mn))  # the station as cached, this time
+    assert station.reply(timeout=1.0) is None
+    assert server.stats.refused["auth"] == 2
     assert rows(live_app, station_id) == []
-    assert f"MN={mn}: the station is retired" in caplog.text
+    assert caplog.text.count(f"MN={mn}: the station is retired") == 2
+
+
+def test_a_cached_station_costs_no_query_and_its_password_is_still_checked(
+    live_app, stations, receiver, client, caplog
+):
+    station_id, mn = stations()
+    server, gate, port = receiver(cache_seconds=60)
+    station = client(port)
+    station.send(data_packet(mn, data_time="20261130080000"))
+    assert station.reply() is not None
+    queries = []
+
+    def note(_conn, _cursor, statement, *_rest):
+        queries.append(statement)
+
+    with live_app.app_context():
+        engine = db.engine
+    server.authenticate = None  # not called again: the cache answers on the event loop
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        station.send(data_packet(mn, pw="654321"))
+        assert station.reply(timeout=1.0) is None
+        station.send(data_packet(mn, data_time="20261130090000"))
+        assert station.reply() is not None
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    assert queries  # the second packet's rows were written
+    assert not [q for q in queries if "pw_hash" in q]  # no station read: the cache answered
+    assert server.stats.refused["auth"] == 1
+    assert f"unknown MN or wrong PW (MN={mn})" in caplog.text
+    assert not [q for q in queries if "pw_hash" in q]  # no station read: the cache answered
+    assert len(rows(live_app, station_id)) == 12
 
 
 def test_a_station_retired_while_cached_stores_nothing_more(live_app, stations, receiver, client):

@@ -7,12 +7,14 @@ import socket
 import threading
 import time
 from collections import Counter
+from concurrent.futures import Future
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
 
 from alerts import hj212
-from alerts.receiver import Limits, Receiver
+from alerts.receiver import MISS, Limits, Receiver
 
 PASSWORD = "123456"
 FAST = Limits(
@@ -34,7 +36,9 @@ def packet(qn="20240105140001001", mn="AQ0001", pw=PASSWORD, flag=5, value=35, *
 
 
 class Collector:
-    """The store callback: what the database would receive, safe across threads."""
+    """The store callback: what the database would receive, safe across threads. It returns a
+    future at once, as the receiver asks; a `held` station's is completed by a thread of its
+    own once the gate opens, every other one before it is returned."""
 
     def __init__(self, held=(), fail_for=()):
         self.lock = threading.Lock()
@@ -43,12 +47,23 @@ class Collector:
         self.gate = threading.Event()  # what `held` stations store waits until it opens
 
     def __call__(self, station_key, message):
+        done = Future()
+        done.set_running_or_notify_cancel()  # taken: the receiver's giving up cannot cancel it
+        if station_key in self.held:
+            threading.Thread(target=self._store, args=(station_key, message, done)).start()
+        else:
+            self._store(station_key, message, done)
+        return done
+
+    def _store(self, station_key, message, done):
         if station_key in self.held:
             self.gate.wait(timeout=10)
         if station_key in self.fail_for:
-            raise RuntimeError("database down")
+            done.set_exception(RuntimeError("database down"))
+            return
         with self.lock:
             self.items.append((station_key, message))
+        done.set_result(None)
 
     def qns(self):
         with self.lock:
@@ -396,3 +411,40 @@ def test_a_strict_station_is_told_why_its_modbus_crc_is_refused(serve, clients, 
     [record] = [r for r in caplog.records if "refused" in r.getMessage()]
     assert "CRC mismatch" in record.getMessage()
     assert "MN=AQ0001 is not set lenient" in record.getMessage()
+
+
+def test_a_station_recalled_from_memory_needs_no_thread_and_a_wrong_password_is_refused(
+    serve, clients
+):
+    """`recall` answers on the event loop; `authenticate` (a thread) only for what it misses."""
+    receiver, store, port = serve()
+    asked = []
+
+    def counted(mn, pw):
+        asked.append(mn)
+        return authenticate(mn, pw)
+
+    def recall(mn, pw):
+        return MISS if mn == "AQNEW" else authenticate(mn, pw)
+
+    receiver.authenticate, receiver.recall = counted, recall
+    client = clients(port)
+    client.send(packet(qn="1") + packet(qn="2", pw="654321") + packet(qn="3", mn="AQNEW"))
+    assert client.reply().qn == "1"
+    assert client.reply().qn == "3"
+    assert asked == ["AQNEW"]
+    assert receiver.stats.refused["auth"] == 1
+    assert store.qns() == Counter({"1": 1, "3": 1})
+
+
+def test_a_store_that_never_completes_gets_no_reply_and_the_connection_is_kept(
+    serve, clients, caplog
+):
+    store = Collector(held={"AQSLOW"})
+    receiver, _, port = serve(limits=replace(FAST, store_timeout=0.3), store=store)
+    client = clients(port)
+    client.send(packet(qn="1", mn="AQSLOW") + packet(qn="2"))
+    assert client.reply().qn == "2"  # after the first one's wait ran out, unanswered
+    assert receiver.stats.refused["store"] == 1
+    assert any("not stored in 0.3s" in r.getMessage() for r in caplog.records)
+    store.gate.set()
