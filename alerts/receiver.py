@@ -261,6 +261,8 @@ class Receiver:
             stored = self.store(station.key, message)
             async with asyncio.timeout(self.limits.store_timeout):
                 await asyncio.wrap_future(stored)
+        except PacketError as error:  # its CP's values cannot be read: the station's fault
+            return self._refuse(peer, error.code, error.reason, frame)
         except TimeoutError:
             self.stats.refused["store"] += 1
             timeout = self.limits.store_timeout

@@ -340,6 +340,26 @@ def test_a_value_that_fails_a_check_is_skipped_and_the_others_stored(
     assert re.search(r"a21004-Avg skipped \(NO2\): data flag 'K'", caplog.text)
 
 
+def test_a_value_that_is_not_a_number_refuses_the_packet_with_its_reason(
+    live_app, stations, receiver, client, caplog
+):
+    """A CP whose values cannot be read is the station's fault: refused with the reason (no
+    traceback of a failed store), nothing of it stored, no reply; the next packet is served."""
+    station_id, mn = stations()
+    server, _gate, port = receiver()
+    station = client(port)
+    values = {code: (value, flag) for code, (_name, value, flag) in SIX.items()}
+    values["a34004"] = ("12.5x", "N")
+    station.send(data_packet(mn, values=values))
+    assert station.reply(timeout=1.0) is None
+    assert server.stats.refused["value"] == 1 and server.stats.refused["store"] == 0
+    assert "a34004-Avg is not a number: '12.5x'" in caplog.text
+    assert "Traceback" not in caplog.text and "store failed" not in caplog.text
+    assert rows(live_app, station_id) == []
+    station.send(data_packet(mn))
+    assert station.reply() is not None
+
+
 def test_stations_sending_at_once_are_all_stored(live_app, stations, receiver, client):
     """Packets that arrive together are committed together (one transaction for what waits),
     each answered once its rows are in."""
