@@ -8,6 +8,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import alerts
+import assess
 import desk
 import evidence
 import grid
@@ -82,7 +83,7 @@ DEFAULTS = {
 }
 # Each domain sets its own defaults (its DEFAULTS) and registers its blueprint, commands,
 # template filters and registry entries in init_app; bottom of the stack first (DESIGN.md).
-DOMAINS = (grid, notify, evidence, sources, sync, patrol, problems, alerts, desk)
+DOMAINS = (grid, notify, evidence, sources, sync, patrol, problems, alerts, assess, desk)
 
 
 def create_app(test_config=None):

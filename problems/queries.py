@@ -405,6 +405,35 @@ def prefecture_missed_total(year: int, month: int) -> int:
     )
 
 
+def media_exposures(year: int, month: int) -> dict[int, list[set[str]]]:
+    """Media findings of a month per county, one set of levels per exposed problem (RULES §5:
+    the same problem exposed at several levels counts once, at the highest): findings linked to
+    the same report are one problem; a finding linked to none is a problem of its own."""
+    first, after = month_bounds(year, month)
+    rows = db.session.execute(
+        sa.select(
+            UpperFinding.id,
+            UpperFinding.county_id,
+            UpperFinding.media_level,
+            sa.func.min(finding_match.c.problem_id),
+        )
+        .outerjoin(finding_match, finding_match.c.finding_id == UpperFinding.id)
+        .where(
+            UpperFinding.kind == "media",
+            UpperFinding.media_level.is_not(None),
+            UpperFinding.found_on >= first,
+            UpperFinding.found_on < after,
+        )
+        .group_by(UpperFinding.id, UpperFinding.county_id, UpperFinding.media_level)
+        .order_by(UpperFinding.id)
+    ).all()
+    problems: dict[int, dict[tuple[str, int], set[str]]] = {}
+    for finding_id, county_id, level, problem_id in rows:
+        key = ("problem", problem_id) if problem_id is not None else ("finding", finding_id)
+        problems.setdefault(county_id, {}).setdefault(key, set()).add(level)
+    return {county: list(levels.values()) for county, levels in problems.items()}
+
+
 # --- a problem's photos, and what other domains' pages show of the problems ---------------------
 
 

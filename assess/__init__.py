@@ -1,0 +1,11 @@
+"""The monthly assessment: the month's facts from every domain (facts.py), what the prefecture
+office records that no domain holds (models.py), assessed by the pure rules of grid/scoring.py.
+It sits above every domain it reads (DESIGN.md)."""
+
+from flask import Flask
+
+from assess import cli, models  # noqa: F401
+
+
+def init_app(app: Flask) -> None:
+    cli.register(app)

@@ -1,0 +1,64 @@
+"""What the prefecture office records for the monthly assessment that no other domain holds
+(RULES §5): the items of national and regional environmental inspections handed to a county
+with their deadlines (item 7), the major discoveries it approved (the bonus) and the conditions
+of 第六条(三) it verified (the month fails). Media exposures are upper findings of kind "media"
+(problems/), not records here.
+
+A record is never deleted: a mistaken one is withdrawn with a reason, and a withdrawn record
+counts for nothing."""
+
+import enum
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from extensions import db
+from grid.time import utcnow
+
+
+class RecordKind(enum.StrEnum):
+    INSPECTION = "inspection"  # item 7: 国家、自治区环保督察 item, rectified by its deadline?
+    BONUS = "bonus"  # 主动发现并上报处置重大问题, approved: +2
+    AUTO_FAIL = "auto_fail"  # 第六条(三): the month fails
+
+
+class AssessRecord(db.Model):
+    """One fact of a county's month recorded by the prefecture office (see the module's note).
+
+    `month` is the first day of the month the record counts in: for an inspection item, the
+    month of its deadline (an item not rectified by then counts once, in that month)."""
+
+    __tablename__ = "assess_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = mapped_column(sa.ForeignKey("grid.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(12))
+    month: Mapped[date] = mapped_column(index=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    detail: Mapped[str | None] = mapped_column(sa.String(2000))
+    due_on: Mapped[date | None] = mapped_column()  # inspection items: the deadline
+    rectified_on: Mapped[date | None] = mapped_column()  # inspection items: when done
+    bad_influence: Mapped[bool] = mapped_column(default=False)  # inspection items: fails the month
+    problem_id: Mapped[int | None] = mapped_column(sa.ForeignKey("problem.id"))
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column()
+    withdrawn_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    withdraw_reason: Mapped[str | None] = mapped_column(sa.String(500))
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "kind IN ('inspection', 'bonus', 'auto_fail')", name="assess_record_kind_known"
+        ),
+        sa.CheckConstraint(
+            "kind != 'inspection' OR due_on IS NOT NULL", name="assess_record_inspection_due"
+        ),
+    )
+
+    @property
+    def overdue(self) -> bool:
+        """An inspection item not rectified by its deadline (item 7)."""
+        return self.due_on is not None and (
+            self.rectified_on is None or self.rectified_on > self.due_on
+        )

@@ -1,0 +1,143 @@
+"""The month's facts gathered from the data and assessed (assess/facts.py, RULES §5): items 1-3
+from the posts, item 4 and the media from upper findings decided through problems/, item 7,
+the bonus and the automatic fails from the prefecture office's records."""
+
+from datetime import datetime, time, timedelta
+
+import pytest
+
+from assess import facts, services
+from assess.models import RecordKind
+from grid import services as grid_services
+from grid.errors import ServiceError
+from grid.models import Role
+from grid.time import local_today
+from problems import services as problem_services
+from problems.findings import ALREADY_REPORTED, MISSED
+from tests import factories
+from tests.test_findings import add_problem
+
+
+def last_month():
+    first = (local_today().replace(day=1) - timedelta(days=1)).replace(day=1)
+    return first, first + timedelta(days=14)  # the month's first day and a day inside it
+
+
+@pytest.fixture
+def county(make_world):
+    """A world whose county has all of items 1-3 in place: heads, an office (the world's),
+    a county sub-grid head over the township and a township one over both villages."""
+    world = make_world(villages=2)
+    since = local_today() - timedelta(days=90)
+    grid_services.appoint(factories.person("county-head"), world.county, Role.HEAD, since)
+    grid_services.appoint(
+        factories.person("county-subhead"),
+        world.county,
+        Role.SUBHEAD,
+        since,
+        covers=[world.township],
+    )
+    grid_services.appoint(
+        factories.person("town-subhead"), world.township, Role.SUBHEAD, since, covers=world.villages
+    )
+    return world
+
+
+def month_of(world):
+    first, _inside = last_month()
+    [mine] = [m for m in facts.gather(first.year, first.month) if m.county.id == world.county.id]
+    return mine
+
+
+def finding(world, day, decision, kind="inspection", level=None, problems=()):
+    made = problem_services.record_finding(
+        problem_services.FindingFields(
+            county_id=world.county.id,
+            found_on=day,
+            kind=kind,
+            media_level=level,
+            category="dust",
+            lon=None,
+            lat=None,
+            place="测试地点",
+            description="上级发现的问题",
+        ),
+        by=world.county_office,
+    )
+    problem_services.decide(made, decision, [p.id for p in problems], world.county_office)
+    return made
+
+
+def test_a_month_in_full_order_scores_100(county):
+    mine = month_of(county)
+    assert mine.facts.grid_established and mine.facts.sub_heads_full_coverage
+    assert mine.facts.disclosure_published
+    assert (mine.assessment.score, mine.assessment.grade) == (100, "优秀")
+
+
+def test_a_month_gathered_from_findings_and_records_is_scored_by_the_rules(county):
+    first, day = last_month()
+    for _ in range(2):  # item 4: two missed problems, -1 each
+        finding(county, day, MISSED)
+    reported = add_problem(county.village, day_start(day))
+    # One problem exposed by regional and prefecture media: counted once, at 30.
+    finding(county, day, ALREADY_REPORTED, "media", "region", [reported])
+    finding(county, day, ALREADY_REPORTED, "media", "prefecture", [reported])
+    office = county.county_office
+    services.record(county.county, RecordKind.INSPECTION, "督察问题一", by=office, due_on=day)
+    on_time = services.record(
+        county.county, RecordKind.INSPECTION, "督察问题二", by=office, due_on=day
+    )
+    services.rectified(on_time, day - timedelta(days=1), by=office)
+    mistaken = services.record(county.county, RecordKind.INSPECTION, "误录", by=office, due_on=day)
+    services.withdraw(mistaken, "重复录入", by=office)
+    services.record(county.county, RecordKind.BONUS, "主动发现重大问题", by=office, month=first)
+
+    mine = month_of(county)
+    assert mine.facts.missed_problems == 2
+    assert mine.facts.media_exposures == [{"region", "prefecture"}]
+    assert mine.facts.overdue_inspection_items == 1 and mine.facts.major_discoveries == 1
+    a = mine.assessment
+    # 30 + max(0, (38 + 10 + 10 + 0) - 30) + 0 + 2, counted by hand.
+    assert (a.score, a.grade, a.media, a.bonus) == (60, "合格", 30, 2)
+    assert mine.missed_share > 0
+
+
+def test_an_automatic_fail_or_a_missing_sub_head_fails_the_month(county, make_world):
+    first, _day = last_month()
+    services.record(county.county, RecordKind.AUTO_FAIL, "同一投诉三次未解决", by=None, month=first)
+    mine = month_of(county)
+    assert mine.assessment.grade == "不合格" and mine.assessment.score == 100
+    assert mine.assessment.forced_fail == ["第六条（三）：同一投诉三次未解决"]
+    bare = make_world(villages=1)  # an office but no head, no sub-grid heads
+    [other] = [m for m in facts.gather(first.year, first.month) if m.county.id == bare.county.id]
+    assert not other.facts.grid_established and not other.facts.sub_heads_full_coverage
+    assert (other.assessment.score, other.assessment.vetoed) == (0, True)
+
+
+def test_a_bad_record_is_refused(county):
+    first, day = last_month()
+    with pytest.raises(ServiceError):
+        services.record(county.county, RecordKind.INSPECTION, "无期限", by=None)
+    with pytest.raises(ServiceError):
+        services.record(county.township, RecordKind.BONUS, "乡镇", by=None, month=first)
+    with pytest.raises(ServiceError):
+        services.record(county.county, RecordKind.BONUS, "带期限", by=None, month=first, due_on=day)
+    made = services.record(county.county, RecordKind.BONUS, "加分", by=None, month=first)
+    services.withdraw(made, "误录", by=None)
+    with pytest.raises(ServiceError):
+        services.withdraw(made, "再次", by=None)
+
+
+def test_the_command_prints_the_months_ranking(runner, county):
+    first, _day = last_month()
+    shown = runner.invoke(args=["scores", "month", f"{first:%Y-%m}"])
+    assert shown.exit_code == 0, shown.output
+    assert county.county.name in shown.output and "100\t优秀" in shown.output
+    assert runner.invoke(args=["scores", "month", "2026-13"]).exit_code != 0
+    assert runner.invoke(args=["scores", "month", "October"]).exit_code != 0
+
+
+def day_start(day):
+    """A moment inside `day` (naive UTC, noon in China)."""
+    return datetime.combine(day, time(4, 0))
