@@ -1,14 +1,20 @@
-"""`flask scores month 2026-10`: every level-2 grid's month assessed from the data, as a table
-(the prefecture office's provisional figures; freezing and notices come with the desktop)."""
+"""`flask scores month 2026-10 [--freeze]`: every level-2 grid's month assessed from the data,
+as a table; with --freeze, the month frozen (assess/snapshots.py). A frozen month is printed
+from its snapshots."""
 
 import re
+from dataclasses import asdict
 from typing import Any
 
 import click
 from flask.cli import AppGroup
 
-from assess import facts
+from assess import facts, snapshots
 from grid import scoring
+from grid.errors import ServiceError
+from grid.forms import unit_of_work
+from grid.models import Grid
+from grid.queries import names_of
 
 scores_cli = AppGroup("scores", help="The monthly assessment of level-2 grids (RULES §5).")
 MONTH = re.compile(r"(\d{4})-(\d{2})")
@@ -24,27 +30,64 @@ MONTH = re.compile(r"(\d{4})-(\d{2})")
     help="Items 1-3 not in place: the month's total is 0, or only the system part.",
 )
 @click.option("--details", is_flag=True, help="Each grid's breakdown, line by line.")
-def month_command(month: str, veto: str, details: bool) -> None:
-    """Assess MONTH (YYYY-MM) for every level-2 grid and print the ranking by score."""
+@click.option(
+    "--freeze", is_flag=True, help="Freeze the month (once it is over): never changed again."
+)
+def month_command(month: str, veto: str, details: bool, freeze: bool) -> None:
+    """Assess MONTH (YYYY-MM) for every level-2 grid and print the ranking by score; a frozen
+    month is printed as frozen (its latest version)."""
     found = MONTH.fullmatch(month)
     if not found:
         raise click.BadParameter("write the month as YYYY-MM, e.g. 2026-10", param_hint="MONTH")
+    year, number = int(found[1]), int(found[2])
     try:
-        months = facts.gather(int(found[1]), int(found[2]), veto)
+        first = facts.month_start(year, number)
+        if freeze:
+            with unit_of_work():
+                snapshots.freeze(year, number, by=None, veto=veto)
+        frozen = snapshots.latest(first)
+        if frozen:
+            names = names_of(Grid, frozen)
+            rows = [
+                (
+                    names[c],
+                    s.result["score"],
+                    s.result["grade"],
+                    s.missed_share,
+                    s.result["forced_fail"],
+                    s.result["lines"],
+                    f"已冻结，第 {s.version} 版",
+                )
+                for c, s in frozen.items()
+            ]
+        else:
+            rows = [
+                (
+                    m.county.name,
+                    m.assessment.score,
+                    m.assessment.grade,
+                    m.missed_share,
+                    m.assessment.forced_fail,
+                    [asdict(line) for line in m.assessment.lines],
+                    "",
+                )
+                for m in facts.gather(year, number, veto)
+            ]
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="MONTH") from exc
-    ranked = sorted(months, key=lambda m: (-m.assessment.score, m.county.name))
-    click.echo(f"{month} 网格化环境监管考核（暂定，未冻结）")
-    click.echo("名次\t得分\t等级\t问题占比\t网格\t直接评为不合格")
-    for place, item in enumerate(ranked, start=1):
-        a = item.assessment
+    except ServiceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    state = "已冻结" if frozen else "暂定，未冻结"
+    click.echo(f"{month} 网格化环境监管考核（{state}）")
+    click.echo("名次\t得分\t等级\t问题占比\t网格\t直接评为不合格\t版本")
+    ranked = sorted(rows, key=lambda row: (-row[1], row[0]))
+    for place, (name, score, grade, share, forced, lines, version) in enumerate(ranked, start=1):
         click.echo(
-            f"{place}\t{a.score}\t{a.grade}\t{item.missed_share:.1%}\t{item.county.name}\t"
-            + "；".join(a.forced_fail)
+            f"{place}\t{score}\t{grade}\t{share:.1%}\t{name}\t{'；'.join(forced)}\t{version}"
         )
         if details:
-            for line in a.lines:
-                click.echo(f"\t\t{line.points:+d}\t{line.words}")
+            for line in lines:
+                click.echo(f"\t\t{line['points']:+d}\t{line['words']}")
 
 
 def register(app: Any) -> None:

@@ -62,3 +62,31 @@ class AssessRecord(db.Model):
         return self.due_on is not None and (
             self.rectified_on is None or self.rectified_on > self.due_on
         )
+
+
+class MonthSnapshot(db.Model):
+    """A level-2 grid's month as frozen: the facts and their assessment, never changed again,
+    so a notice can always be reproduced. A revision (an accepted appeal, a correction) is a
+    new version; the earlier ones are kept and shown. `digest` is the SHA-256 of the
+    version's content (assess/snapshots.py): a changed row no longer matches it."""
+
+    __tablename__ = "assess_snapshot"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = mapped_column(sa.ForeignKey("grid.id"))
+    month: Mapped[date] = mapped_column()  # the first day
+    version: Mapped[int] = mapped_column()
+    facts: Mapped[dict] = mapped_column(sa.JSON)
+    result: Mapped[dict] = mapped_column(sa.JSON)
+    veto: Mapped[str] = mapped_column(sa.String(8))
+    # The county's share of the prefecture's item-4 problems that month (RULES §5 consequences).
+    missed_share: Mapped[float] = mapped_column(default=0.0)
+    reason: Mapped[str] = mapped_column(sa.String(500))  # why this version exists
+    frozen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    frozen_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    digest: Mapped[str] = mapped_column(sa.String(64))
+
+    __table_args__ = (
+        sa.UniqueConstraint("county_id", "month", "version", name="assess_snapshot_version"),
+        sa.Index("ix_assess_snapshot_month", "month", "county_id"),
+    )

@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
-from assess import facts, services
+from assess import facts, services, snapshots
 from assess.models import RecordKind
 from grid import services as grid_services
 from grid.errors import ServiceError
@@ -141,3 +141,58 @@ def test_the_command_prints_the_months_ranking(runner, county):
 def day_start(day):
     """A moment inside `day` (naive UTC, noon in China)."""
     return datetime.combine(day, time(4, 0))
+
+
+# --- freezing and revising (assess/snapshots.py) ----------------------------------------------
+
+
+def test_a_frozen_month_never_changes_and_a_revision_is_a_new_version(county):
+    first, day = last_month()
+    finding(county, day, MISSED)
+    made = snapshots.freeze(first.year, first.month, by=county.county_office)
+    [frozen] = [s for s in made if s.county_id == county.county.id]
+    assert (frozen.version, frozen.result["score"], frozen.facts["missed_problems"]) == (1, 99, 1)
+    assert snapshots.intact(frozen)
+    # Later data does not touch the frozen month.
+    finding(county, day, MISSED)
+    assert snapshots.latest(first)[county.county.id].result["score"] == 99
+    with pytest.raises(ServiceError):
+        snapshots.freeze(first.year, first.month, by=None)
+    # An accepted appeal: one missed problem was not the county's.
+    revised = snapshots.revise(frozen, {"missed_problems": 0}, "申诉成立：非本地问题", by=None)
+    assert (revised.version, revised.result["score"]) == (2, 100)
+    assert [s.version for s in snapshots.versions(county.county.id, first)] == [2, 1]
+    assert frozen.result["score"] == 99 and snapshots.intact(frozen)
+    with pytest.raises(ServiceError):
+        snapshots.revise(frozen, {"missed_problems": 0}, "旧版本", by=None)  # not the latest
+    with pytest.raises(ServiceError):
+        snapshots.revise(revised, {"score": 100}, "不是事实", by=None)
+
+
+def test_a_changed_snapshot_row_is_found(county):
+    first, day = last_month()
+    finding(county, day, MISSED)
+    made = snapshots.freeze(first.year, first.month, by=None)
+    [frozen] = [s for s in made if s.county_id == county.county.id]
+    assert snapshots.intact(frozen)
+    frozen.result = {**frozen.result, "score": 100, "grade": "优秀"}
+    frozen.facts = {**frozen.facts, "missed_problems": 0}
+    assert not snapshots.intact(frozen)  # consistent with itself, but not with its digest
+
+
+def test_the_month_under_way_cannot_be_frozen(county):
+    today = local_today()
+    with pytest.raises(ServiceError):
+        snapshots.freeze(today.year, today.month, by=None)
+
+
+def test_the_command_freezes_and_then_prints_the_frozen_month(runner, county):
+    first, day = last_month()
+    frozen = runner.invoke(args=["scores", "month", f"{first:%Y-%m}", "--freeze"])
+    assert frozen.exit_code == 0, frozen.output
+    assert "已冻结" in frozen.output and "第 1 版" in frozen.output
+    finding(county, day, MISSED)  # after the freeze: not in the frozen month
+    shown = runner.invoke(args=["scores", "month", f"{first:%Y-%m}", "--details"])
+    assert "100\t优秀" in shown.output and "第4项" in shown.output
+    again = runner.invoke(args=["scores", "month", f"{first:%Y-%m}", "--freeze"])
+    assert again.exit_code != 0 and "已冻结" in again.output
