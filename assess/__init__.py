@@ -4,8 +4,10 @@ It sits above every domain it reads (DESIGN.md)."""
 
 from flask import Flask
 
-from assess import cli, models  # noqa: F401
+from assess import appeals, cli, models, settings, snapshots  # noqa: F401
 
 
 def init_app(app: Flask) -> None:
+    for key, value in settings.DEFAULTS.items():
+        app.config.setdefault(key, value)
     cli.register(app)

@@ -90,3 +90,35 @@ class MonthSnapshot(db.Model):
         sa.UniqueConstraint("county_id", "month", "version", name="assess_snapshot_version"),
         sa.Index("ix_assess_snapshot_month", "month", "county_id"),
     )
+
+
+class AppealStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"  # a new version of the month, with the facts corrected
+    REJECTED = "rejected"
+
+
+class Appeal(db.Model):
+    """A county's appeal (申诉) against a deduction of a frozen month, filed within the window
+    (ASSESS_APPEAL_WORKING_DAYS after the freeze) and answered by the prefecture office with a
+    reason; an accepted one points at the version it produced."""
+
+    __tablename__ = "assess_appeal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(sa.ForeignKey("assess_snapshot.id"), index=True)
+    item: Mapped[str] = mapped_column(sa.String(10))  # a line key: "item4", "media", "fail", ...
+    reason: Mapped[str] = mapped_column(sa.String(2000))
+    filed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    filed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(sa.String(10), default=AppealStatus.PENDING)
+    answer: Mapped[str | None] = mapped_column(sa.String(2000))
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None] = mapped_column()
+    revision_id: Mapped[int | None] = mapped_column(sa.ForeignKey("assess_snapshot.id"))
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "status IN ('pending', 'accepted', 'rejected')", name="assess_appeal_status_known"
+        ),
+    )

@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
-from assess import facts, services, snapshots
+from assess import appeals, facts, services, snapshots
 from assess.models import RecordKind
 from grid import services as grid_services
 from grid.errors import ServiceError
@@ -196,3 +196,59 @@ def test_the_command_freezes_and_then_prints_the_frozen_month(runner, county):
     assert "100\t优秀" in shown.output and "第4项" in shown.output
     again = runner.invoke(args=["scores", "month", f"{first:%Y-%m}", "--freeze"])
     assert again.exit_code != 0 and "已冻结" in again.output
+
+
+# --- appeals (assess/appeals.py) --------------------------------------------------------------
+
+
+@pytest.fixture
+def frozen(county):
+    first, day = last_month()
+    finding(county, day, MISSED)
+    finding(county, day, MISSED)
+    made = snapshots.freeze(first.year, first.month, by=None)
+    [mine] = [s for s in made if s.county_id == county.county.id]
+    return mine
+
+
+def test_an_accepted_appeal_makes_a_new_version_and_keeps_the_old(county, frozen):
+    appeal = appeals.file(frozen, "item4", "其中一个问题属于邻县", by=county.county_office)
+    with pytest.raises(ServiceError):  # one pending appeal per deduction
+        appeals.file(frozen, "item4", "再次申诉", by=county.county_office)
+    revision = appeals.decide(appeal, True, "核实属于邻县", by=None, changes={"missed_problems": 1})
+    assert (frozen.result["score"], revision.result["score"], revision.version) == (98, 99, 2)
+    assert appeal.status == "accepted" and appeal.revision_id == revision.id
+    assert "申诉 #" in revision.reason and snapshots.intact(frozen)
+    with pytest.raises(ServiceError):  # answered once
+        appeals.decide(appeal, False, "改判", by=None)
+
+
+def test_a_rejected_appeal_changes_nothing_and_bad_appeals_are_refused(county, frozen):
+    with pytest.raises(ServiceError):
+        appeals.file(frozen, "item1", "不是扣分项", by=None)
+    with pytest.raises(ServiceError):
+        appeals.file(frozen, "item5", "本月没有这项扣分", by=None)  # item 5 lost nothing
+    with pytest.raises(ServiceError):
+        appeals.file(frozen, "item4", "  ", by=None)
+    late = appeals.deadline(frozen) + timedelta(seconds=1)
+    with pytest.raises(ServiceError):
+        appeals.file(frozen, "item4", "超过申诉期", by=None, now=late)
+    appeal = appeals.file(frozen, "item4", "理由", by=None)
+    with pytest.raises(ServiceError):
+        appeals.decide(appeal, True, "成立", by=None)  # which facts it corrects, unsaid
+    assert appeals.decide(appeal, False, "证据不足", by=None) is None
+    assert appeal.status == "rejected"
+    assert [s.version for s in snapshots.versions(county.county.id, frozen.month)] == [1]
+    assert appeals.of_month(county.county.id, frozen.month) == [appeal]
+
+
+def test_the_window_counts_working_days(app):
+    # Frozen on Friday 2026-10-30 10:00 in China: 5 working days end on Friday 2026-11-06 10:00.
+    with app.app_context():
+        end = appeals.working_deadline(datetime(2026, 10, 30, 2, 0), 5)
+    assert end == datetime(2026, 11, 6, 2, 0)
+    # Over the National Day holidays (10-01 to 10-07 off, Saturday 10-10 worked), by hand: 14 h
+    # on 09-30, whole days 10-08, 10-09, 10-10 and 10-12, then 10 h on 10-13.
+    with app.app_context():
+        end = appeals.working_deadline(datetime(2026, 9, 30, 2, 0), 5)
+    assert end == datetime(2026, 10, 13, 2, 0)

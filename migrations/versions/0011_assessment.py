@@ -1,8 +1,8 @@
-"""the assessment: the prefecture office's records (inspection items, approved discoveries, automatic fails) and frozen month snapshots
+"""the assessment: the prefecture office's records, frozen month snapshots and appeals
 
 Revision ID: 0011_assessment
 Revises: 0010_station_changes
-Create Date: 2026-11-30 22:24:07.521958
+Create Date: 2026-11-30 22:29:08.843322
 
 """
 from alembic import op
@@ -38,6 +38,28 @@ def upgrade():
     )
     with op.batch_alter_table('assess_snapshot', schema=None) as batch_op:
         batch_op.create_index('ix_assess_snapshot_month', ['month', 'county_id'], unique=False)
+
+    op.create_table('assess_appeal',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('snapshot_id', sa.Integer(), nullable=False),
+    sa.Column('item', sa.String(length=10), nullable=False),
+    sa.Column('reason', sa.String(length=2000), nullable=False),
+    sa.Column('filed_by_id', sa.Integer(), nullable=True),
+    sa.Column('filed_at', sa.DateTime(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('answer', sa.String(length=2000), nullable=True),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', sa.DateTime(), nullable=True),
+    sa.Column('revision_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint("status IN ('pending', 'accepted', 'rejected')", name='assess_appeal_status_known'),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['user_account.id'], ),
+    sa.ForeignKeyConstraint(['filed_by_id'], ['user_account.id'], ),
+    sa.ForeignKeyConstraint(['revision_id'], ['assess_snapshot.id'], ),
+    sa.ForeignKeyConstraint(['snapshot_id'], ['assess_snapshot.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('assess_appeal', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_assess_appeal_snapshot_id'), ['snapshot_id'], unique=False)
 
     op.create_table('assess_record',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -77,6 +99,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_assess_record_county_id'))
 
     op.drop_table('assess_record')
+    with op.batch_alter_table('assess_appeal', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_assess_appeal_snapshot_id'))
+
+    op.drop_table('assess_appeal')
     with op.batch_alter_table('assess_snapshot', schema=None) as batch_op:
         batch_op.drop_index('ix_assess_snapshot_month')
 
