@@ -380,6 +380,9 @@ ROUTES.update(problem_routes(Route, sees))
 from tests.matrix_notify import notify_routes  # noqa: E402
 
 ROUTES.update(notify_routes(Route, CHANNELS_OF))
+from tests.matrix_assess import assess_routes  # noqa: E402
+
+ROUTES.update(assess_routes(Route, sees))
 UNCHECKED = {"static"}  # files, the same for everyone
 
 

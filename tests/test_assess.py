@@ -15,6 +15,7 @@ from grid.time import local_today
 from problems import services as problem_services
 from problems.findings import ALREADY_REPORTED, MISSED
 from tests import factories
+from tests.conftest import sign_in
 from tests.test_findings import add_problem
 
 
@@ -252,3 +253,40 @@ def test_the_window_counts_working_days(app):
     with app.app_context():
         end = appeals.working_deadline(datetime(2026, 9, 30, 2, 0), 5)
     assert end == datetime(2026, 10, 13, 2, 0)
+
+
+# --- the pages (assess/views.py) ---------------------------------------------------------------
+
+
+@pytest.fixture
+def prefecture(county):
+    person = factories.person("prefecture-office")
+    grid_services.appoint(person, county.root, Role.OFFICE, local_today() - timedelta(days=1))
+    return person
+
+
+def test_the_prefecture_sees_the_ranking_and_a_county_its_own_month(
+    client, county, prefecture, frozen
+):
+    first = frozen.month
+    sign_in(client, prefecture)
+    page = client.get(f"/assess/?month={first:%Y-%m}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert county.county.name in html and "已冻结" in html and "grade-a" in html
+    sign_in(client, county.county_office)
+    sent = client.get(f"/assess/?month={first:%Y-%m}")
+    assert sent.status_code == 302 and f"/assess/{county.county.id}" in sent.location
+    own = client.get(sent.location).get_data(as_text=True)
+    assert "98 分" in own and "第4项" in own and "decision=missed" in own
+    assert "第 1 版" in own and "申诉截止" in own
+    sign_in(client, county.township_head)
+    assert client.get(f"/assess/{county.county.id}").status_code == 403
+    assert client.get("/assess/").status_code == 403
+
+
+def test_a_month_to_come_is_refused_with_its_reason(client, county, prefecture):
+    sign_in(client, prefecture)
+    later = (local_today().replace(day=28) + timedelta(days=10)).strftime("%Y-%m")
+    answer = client.get(f"/assess/?month={later}")
+    assert answer.status_code == 400 and "月份" in answer.get_data(as_text=True)

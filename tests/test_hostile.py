@@ -801,6 +801,21 @@ ROUTES: dict[tuple[str, str], Route] = {
         lambda c: {"county": str(c.world.county.id), "note": "一、核查微站\n二、督促整改"},
         {"county": F("id", "Counties"), "note": F("long_text", "Problems to deal with")},
     ),
+    # --- the assessment ---
+    ("GET", "assess.index"): Route(
+        "GET",
+        "zhou",
+        lambda c: "/assess/",
+        lambda c: {"month": (local_today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")},
+        {"month": F("month", "Month", "query")},
+    ),
+    ("GET", "assess.county"): Route(
+        "GET",
+        "county_office",
+        lambda c: f"/assess/{c.world.county.id}",
+        lambda c: {"month": (local_today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")},
+        {"month": F("month", "Month", "query")},
+    ),
     # --- the stations' API: fields in tests/test_readings.py ---
     ("GET", "alerts.openapi"): Route("GET", None, lambda c: "/api/v1/openapi.json"),
     ("POST", "alerts.readings"): Route(

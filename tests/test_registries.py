@@ -77,6 +77,7 @@ def test_every_domain_registered_what_it_offers(app):
             "patrol.index",
             "problems.index",
             "alerts.index",
+            "assess.index",
             "problems.findings_index",
             "sources.index",
             "grid.map_page",
