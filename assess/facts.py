@@ -77,7 +77,7 @@ def gather(year: int, month: int, veto: str = scoring.VETO_TOTAL) -> list[County
     missed = problem_queries.missed_counts(year, month)
     total_missed = sum(missed.values())
     media = problem_queries.media_exposures(year, month)
-    records = _records(first, as_of)
+    records = _records(first, today)
     out = []
     for county in grids:
         item1, item2, item3 = system[county.id]
@@ -108,17 +108,17 @@ def gather(year: int, month: int, veto: str = scoring.VETO_TOTAL) -> list[County
     return out
 
 
-def _records(first: date, as_of: date) -> dict[int, dict[str, list[AssessRecord]]]:
-    """The month's records not withdrawn, per county and kind; an inspection item only once
-    its deadline has passed (`as_of`: the month's last day, or today for the month under way)."""
+def _records(first: date, today: date) -> dict[int, dict[str, list[AssessRecord]]]:
+    """The month's records not withdrawn, per county and kind; an inspection item not yet
+    rectified only once its deadline has passed (before `today`)."""
     found: dict[int, dict[str, list[AssessRecord]]] = defaultdict(lambda: defaultdict(list))
     for row in db.session.scalars(
         sa.select(AssessRecord)
         .where(AssessRecord.month == first, AssessRecord.withdrawn_at.is_(None))
         .order_by(AssessRecord.id)
     ):
-        if row.kind == RecordKind.INSPECTION and row.due_on is not None and row.due_on >= as_of:
-            if row.rectified_on is None:
+        if row.kind == RecordKind.INSPECTION and row.rectified_on is None:
+            if row.due_on is not None and row.due_on >= today:
                 continue  # its deadline has not passed yet
         found[row.county_id][row.kind].append(row)
     return found

@@ -1,7 +1,7 @@
 """What the assessment's pages read: a month's rows for every level-2 grid (from its snapshots
 once frozen, assessed from the data before), and the consequences the last months trigger."""
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -34,23 +34,10 @@ def previous_month(first: date) -> date:
 
 def month_rows(first: date) -> list[MonthRow]:
     """Every level-2 grid's month, best score first (then by name)."""
-    frozen = snapshots.latest(first)
+    frozen = _frozen_rows(first)
     if frozen:
         names = names_of(Grid, frozen)
-        rows = [
-            MonthRow(
-                county_id,
-                names[county_id],
-                s.result["score"],
-                s.result["grade"],
-                s.missed_share,
-                s.result["forced_fail"],
-                s.result["lines"],
-                s.facts,
-                s.version,
-            )
-            for county_id, s in frozen.items()
-        ]
+        rows = [replace(row, name=names[county_id]) for county_id, row in frozen.items()]
     else:
         rows = [
             MonthRow(
@@ -71,19 +58,40 @@ def month_rows(first: date) -> list[MonthRow]:
 
 def consequences(first: date, rows: list[MonthRow]) -> dict[int, list[str]]:
     """What the latest months trigger for each grid (RULES §5): the share-of-problems ladder
-    and three 不合格 months in a row."""
+    and three 不合格 months in a row. The months before count as frozen (the official record);
+    one not frozen breaks a run, as a month without data would."""
     months = [previous_month(previous_month(first)), previous_month(first)]
-    history = [{r.county_id: r for r in month_rows(m)} for m in months]
+    history = [_frozen_rows(m) for m in months]
     history.append({r.county_id: r for r in rows})
     out = {}
     for row in rows:
-        past = [h[row.county_id] for h in history if row.county_id in h]
-        actions = scoring.grade_actions([r.grade for r in past])
-        share = scoring.share_action([r.share for r in past])
+        past = [h.get(row.county_id) for h in history]
+        grades = [r.grade if r else "" for r in past]
+        shares = [r.share if r else 0.0 for r in past]
+        actions = scoring.grade_actions(grades)
+        share = scoring.share_action(shares)
         if share and share not in actions:
             actions = [share, *actions]
         out[row.county_id] = actions
     return out
+
+
+def _frozen_rows(first: date) -> dict[int, MonthRow]:
+    frozen = snapshots.latest(first)
+    return {
+        county_id: MonthRow(
+            county_id,
+            "",
+            s.result["score"],
+            s.result["grade"],
+            s.missed_share,
+            s.result["forced_fail"],
+            s.result["lines"],
+            s.facts,
+            s.version,
+        )
+        for county_id, s in frozen.items()
+    }
 
 
 def records_of(county_id: int, first: date) -> list[AssessRecord]:

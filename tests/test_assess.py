@@ -2,11 +2,12 @@
 from the posts, item 4 and the media from upper findings decided through problems/, item 7,
 the bonus and the automatic fails from the prefecture office's records."""
 
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 
 import pytest
 
-from assess import appeals, facts, services, snapshots
+from assess import appeals, facts, queries, services, snapshots
 from assess.models import RecordKind
 from grid import services as grid_services
 from grid.errors import ServiceError
@@ -290,3 +291,28 @@ def test_a_month_to_come_is_refused_with_its_reason(client, county, prefecture):
     later = (local_today().replace(day=28) + timedelta(days=10)).strftime("%Y-%m")
     answer = client.get(f"/assess/?month={later}")
     assert answer.status_code == 400 and "月份" in answer.get_data(as_text=True)
+
+
+def test_an_item_due_on_the_months_last_day_counts_once_the_day_is_over(county):
+    first, _day = last_month()
+    last_day = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    services.record(county.county, RecordKind.INSPECTION, "月末到期", by=None, due_on=last_day)
+    assert month_of(county).facts.overdue_inspection_items == 1
+    today = local_today()
+    services.record(county.county, RecordKind.INSPECTION, "今天到期", by=None, due_on=today)
+    [now] = [m for m in facts.gather(today.year, today.month) if m.county.id == county.county.id]
+    assert now.facts.overdue_inspection_items == 0  # its deadline has not passed yet
+
+
+def test_consequences_count_the_frozen_months_before(county):
+    first, _day = last_month()
+    rows = queries.month_rows(first)
+    failed = [replace(r, grade="不合格") for r in rows]
+    # The months before are not frozen: no run of three fails, whatever this one says.
+    assert queries.consequences(first, failed)[county.county.id] == []
+    before = queries.previous_month(first)
+    for month in (queries.previous_month(before), before):
+        for made in snapshots.freeze(month.year, month.month, by=None):
+            if made.county_id == county.county.id:
+                snapshots.revise(made, {"grid_established": False}, "测试：否决", by=None)
+    assert queries.consequences(first, failed)[county.county.id] == ["专项督查", "问责建议"]
