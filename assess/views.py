@@ -8,7 +8,7 @@ from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
-from alerts.access import is_prefecture_office, offices_of
+from alerts.access import is_prefecture_office
 from assess import appeals, queries, snapshots
 from extensions import db
 from grid import inputs
@@ -29,12 +29,12 @@ def _month() -> date:
 @bp.route("/")
 @login_required
 def index():
-    """The month's ranking of level-2 grids (the prefecture office); a county's office is sent
-    to its own grid's month."""
+    """The month's ranking of level-2 grids, for the prefecture's people; someone posted in a
+    level-2 grid is sent to that grid's month (the navigation shows the tab to both)."""
     scope = current_scope()
     first = _month()
-    if not is_prefecture_office(scope):
-        mine = offices_of(scope)
+    if not scope.everything:
+        mine = [p.grid_id for p in scope.posts if p.grid_level == 2]
         if not mine:
             abort(403)
         return redirect(url_for("assess.county", county_id=mine[0], month=f"{first:%Y-%m}"))

@@ -1,12 +1,12 @@
 """Access-matrix entries for the assessment's pages (assess/views.py), merged into
 tests/test_access_matrix.py's ROUTES.
 
-Policy: the month's ranking is the prefecture office's (its office and head); a county's office
-or head asking for it is sent to its own grid's month (302); a grid's month is seen by whoever
-sees the grid (its own people, the prefecture, administrators who see it)."""
+Policy: the month's ranking is for the prefecture's people (whoever sees every grid); someone
+posted in a level-2 grid asking for it is sent to that grid's month (302), as the navigation
+shows the tab to both; a grid's month is seen by whoever sees the grid."""
 
-PREFECTURE = {"zhou"}
-COUNTY_OFFICES = {"changji"}
+PREFECTURE = {"zhou", "admin"}
+COUNTY_POSTS = {"changji", "county_admin"}
 
 
 def assess_routes(Route, sees) -> dict:  # noqa: N803 - the class passed in
@@ -15,7 +15,7 @@ def assess_routes(Route, sees) -> dict:  # noqa: N803 - the class passed in
             return 302
         if actor in PREFECTURE:
             return 200
-        return 302 if actor in COUNTY_OFFICES else 403
+        return 302 if actor in COUNTY_POSTS else 403
 
     def county_month(actor, target):
         if actor == "anon":
