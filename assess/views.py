@@ -60,7 +60,9 @@ def county(county_id):
         abort(403)
     first = _month()
     rows = queries.month_rows(first)
-    row = next(r for r in rows if r.county_id == grid.id)
+    row = next((r for r in rows if r.county_id == grid.id), None)
+    if row is None:  # a grid made after the month was frozen: it has no month to show
+        abort(404)
     place = 1 + sum(1 for r in rows if r.score > row.score)
     history = snapshots.versions(grid.id, first)
     return render_template(

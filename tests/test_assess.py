@@ -316,3 +316,9 @@ def test_consequences_count_the_frozen_months_before(county):
             if made.county_id == county.county.id:
                 snapshots.revise(made, {"grid_established": False}, "测试：否决", by=None)
     assert queries.consequences(first, failed)[county.county.id] == ["专项督查", "问责建议"]
+
+
+def test_a_grid_made_after_the_month_was_frozen_has_no_month_to_show(client, frozen, make_world):
+    later = make_world(villages=1)
+    sign_in(client, later.county_office)
+    assert client.get(f"/assess/{later.county.id}?month={frozen.month:%Y-%m}").status_code == 404
