@@ -59,13 +59,15 @@ def test_a_supervisor_turns_pushes_on_and_an_alert_is_shown(page, context, live_
     browser_sign_in(page, live_server, "cun")
     page.goto(live_server + "/notifications/settings")
     page.evaluate("navigator.serviceWorker.ready")
-    page.wait_for_function("!!navigator.serviceWorker.controller")
-    page.wait_for_function("document.getElementById('push-state').dataset.state === 'off'")
+    # Predicates as functions: Playwright polls an expression string with eval, which the
+    # page's Content-Security-Policy refuses (it passed only when true at the first look).
+    page.wait_for_function("() => !!navigator.serviceWorker.controller")
+    page.wait_for_function("() => document.getElementById('push-state').dataset.state === 'off'")
     user_id, before = _subscriptions(live_app, "cun")
     try:
         page.click("#push-subscribe")
         page.wait_for_function(
-            "['on', 'off'].includes(document.getElementById('push-state').dataset.state)"
+            "() => ['on', 'off'].includes(document.getElementById('push-state').dataset.state)"
         )
         subscribed = page.get_attribute("#push-state", "data-state") == "on"
         print(
