@@ -1,6 +1,6 @@
 """What pages and other domains read of stations, readings and alerts."""
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -13,6 +13,7 @@ from alerts.models import (
     AlertStatus,
     Dispatch,
     Feedback,
+    FeedbackKind,
     Period,
     Reading,
     Station,
@@ -244,3 +245,79 @@ def county_summary(day: date) -> list[CountyDay]:
         CountyDay(c, raised.get(c.id, {}), open_counts.get(c.id, 0), overdue.get(c.id, 0))
         for c in counties
     ]
+
+
+# --- a supervisor's month (assess/people.py) --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A dispatch to one supervisor and when each of its two answers was recorded (None: not
+    recorded); in time means recorded by the deadline it answers (RULES §4: the on-site
+    situation within 1 hour, the disposal result within 2 hours)."""
+
+    dispatch_id: int
+    alert_id: int
+    county_id: int
+    station: str
+    supervisor_id: int
+    instructed_at: datetime
+    onsite_due: datetime
+    disposal_due: datetime
+    onsite_at: datetime | None
+    disposal_at: datetime | None
+
+    @property
+    def onsite_in_time(self) -> bool:
+        return self.onsite_at is not None and self.onsite_at <= self.onsite_due
+
+    @property
+    def disposal_in_time(self) -> bool:
+        return self.disposal_at is not None and self.disposal_at <= self.disposal_due
+
+
+def answers_of(
+    people: Collection[int] | sa.Select, start: datetime, end: datetime
+) -> dict[int, list[Answered]]:
+    """The dispatches sent to these people (ids, or a SELECT of them) instructed within
+    [start, end) UTC, per person, oldest first, with their answers' recorded times (one
+    query)."""
+    onsite = sa.orm.aliased(Feedback)
+    disposal = sa.orm.aliased(Feedback)
+    rows = db.session.execute(
+        sa.select(
+            Dispatch.id,
+            Dispatch.alert_id,
+            Alert.county_id,
+            Station.name,
+            Dispatch.supervisor_id,
+            Dispatch.instructed_at,
+            Dispatch.onsite_due,
+            Dispatch.disposal_due,
+            onsite.captured_at,
+            disposal.captured_at,
+        )
+        .join(Alert, Alert.id == Dispatch.alert_id)
+        .join(Station, Station.id == Alert.station_id)
+        .outerjoin(
+            onsite,
+            sa.and_(onsite.dispatch_id == Dispatch.id, onsite.kind == FeedbackKind.ONSITE.value),
+        )
+        .outerjoin(
+            disposal,
+            sa.and_(
+                disposal.dispatch_id == Dispatch.id, disposal.kind == FeedbackKind.DISPOSAL.value
+            ),
+        )
+        .where(
+            Dispatch.supervisor_id.in_(people),
+            Dispatch.instructed_at >= start,
+            Dispatch.instructed_at < end,
+        )
+        .order_by(Dispatch.instructed_at, Dispatch.id)
+    )
+    found: dict[int, list[Answered]] = {}
+    for row in rows:
+        answered = Answered(*row)
+        found.setdefault(answered.supervisor_id, []).append(answered)
+    return found

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from assess import snapshots
+from assess import journal, snapshots
 from assess.models import Appeal, AppealStatus, MonthSnapshot
 from extensions import db
 from grid.errors import ServiceError
@@ -26,6 +26,22 @@ APPEALABLE = {
     "media": lambda facts, result: bool(facts["media_exposures"]),
     "fail": lambda facts, result: bool(result["forced_fail"]),
 }
+
+
+def open_items(snapshot: MonthSnapshot) -> list[str]:
+    """The deductions of this version that may be appealed (none under appeal already)."""
+    pending = set(
+        db.session.scalars(
+            sa.select(Appeal.item).where(
+                Appeal.snapshot_id == snapshot.id, Appeal.status == AppealStatus.PENDING
+            )
+        )
+    )
+    return [
+        item
+        for item, holds in APPEALABLE.items()
+        if item not in pending and holds(snapshot.facts, snapshot.result)
+    ]
 
 
 def deadline(snapshot: MonthSnapshot) -> datetime:
@@ -71,6 +87,14 @@ def file(
     )
     db.session.add(appeal)
     db.session.flush()
+    journal.note(
+        snapshot.county_id,
+        snapshot.month,
+        journal.APPEAL,
+        by=by,
+        comment=appeal.reason,
+        data={"appeal": appeal.id, "item": item, "version": snapshot.version},
+    )
     return appeal
 
 
@@ -90,17 +114,34 @@ def decide(
         raise ServiceError(_l("Give the reason for the decision."))
     appeal.answer, appeal.decided_at = answer.strip(), utcnow()
     appeal.decided_by_id = by.id if by else None
+    snapshot = db.session.get(MonthSnapshot, appeal.snapshot_id)
     if not accept:
         appeal.status = AppealStatus.REJECTED
+        _noted(appeal, snapshot, by, None)
         return None
     if not changes:
         raise ServiceError(_l("Say which facts the accepted appeal corrects."))
-    snapshot = db.session.get(MonthSnapshot, appeal.snapshot_id)
     revision = snapshots.revise(
         snapshot, changes, f"申诉 #{appeal.id} 成立：{answer.strip()}", by=by
     )
     appeal.status, appeal.revision_id = AppealStatus.ACCEPTED, revision.id
+    _noted(appeal, snapshot, by, revision)
     return revision
+
+
+def _noted(appeal: Appeal, snapshot: MonthSnapshot, by: User | None, revision) -> None:
+    journal.note(
+        snapshot.county_id,
+        snapshot.month,
+        journal.DECIDE,
+        by=by,
+        comment=appeal.answer,
+        data={
+            "appeal": appeal.id,
+            "status": appeal.status,
+            "version": revision.version if revision else None,
+        },
+    )
 
 
 def of_month(county_id: int, month) -> list[Appeal]:

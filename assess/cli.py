@@ -1,15 +1,18 @@
-"""`flask scores month 2026-10 [--freeze]`: every level-2 grid's month assessed from the data,
-as a table; with --freeze, the month frozen (assess/snapshots.py). A frozen month is printed
-from its snapshots."""
+"""`flask scores month 2026-10 [--freeze] [--export notice.xlsx]`: every level-2 grid's month
+assessed from the data, as a table; with --freeze, the month frozen (assess/snapshots.py); with
+--export, the frozen month's notice written as a workbook (assess/notice.py). A frozen month is
+printed from its snapshots."""
 
 import re
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import click
 from flask.cli import AppGroup
 
 from assess import facts, snapshots
+from assess import notice as notices
 from grid import scoring
 from grid.errors import ServiceError
 from grid.forms import unit_of_work
@@ -33,12 +36,19 @@ MONTH = re.compile(r"(\d{4})-(\d{2})")
 @click.option(
     "--freeze", is_flag=True, help="Freeze the month (once it is over): never changed again."
 )
-def month_command(month: str, veto: str, details: bool, freeze: bool) -> None:
+@click.option(
+    "--export",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the frozen month's notice as an Excel workbook (PATH.xlsx), after --freeze.",
+)
+def month_command(month: str, veto: str, details: bool, freeze: bool, export: str | None) -> None:
     """Assess MONTH (YYYY-MM) for every level-2 grid and print the ranking by score; a frozen
     month is printed as frozen (its latest version)."""
     found = MONTH.fullmatch(month)
     if not found:
         raise click.BadParameter("write the month as YYYY-MM, e.g. 2026-10", param_hint="MONTH")
+    if export and not export.lower().endswith(".xlsx"):
+        raise click.BadParameter("the workbook's name ends in .xlsx", param_hint="--export")
     year, number = int(found[1]), int(found[2])
     try:
         first = facts.month_start(year, number)
@@ -88,6 +98,19 @@ def month_command(month: str, veto: str, details: bool, freeze: bool) -> None:
         if details:
             for line in lines:
                 click.echo(f"\t\t{line['points']:+d}\t{line['words']}")
+    if export:
+        _export(first, export)
+
+
+def _export(first, path: str) -> None:
+    """The frozen month's notice as a workbook at `path` (assess/notice.py)."""
+    try:
+        Path(path).write_bytes(notices.workbook(notices.notice(first)))
+    except ServiceError as exc:  # not frozen
+        raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc.strerror}") from exc
+    click.echo(f"通报已导出：{path}")
 
 
 def register(app: Any) -> None:

@@ -11,11 +11,13 @@ from its media findings, item 7, the bonus and the automatic fails from what the
 office recorded (assess/models.py)."""
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
+from assess import journal
 from assess.models import AssessRecord, RecordKind
 from extensions import db
 from grid import scoring
@@ -34,6 +36,7 @@ class CountyMonth:
     assessment: scoring.Assessment
     records: dict[str, list[AssessRecord]] = field(default_factory=dict)  # by kind
     missed_share: float = 0.0  # of the prefecture's item-4 problems
+    measured: dict[str, Any] = field(default_factory=dict)  # corrected facts: value measured
 
 
 def month_start(year: int, month: int) -> date:
@@ -75,9 +78,15 @@ def gather(year: int, month: int, veto: str = scoring.VETO_TOTAL) -> list[County
     grids = counties()
     system = _system_items(grids, as_of)
     missed = problem_queries.missed_counts(year, month)
-    total_missed = sum(missed.values())
     media = problem_queries.media_exposures(year, month)
+    late = problem_queries.late_assignment_counts(start, end)
+    failed = problem_queries.failed_rechecks_counts(start, end)
     records = _records(first, today)
+    corrected = journal.corrections(first)
+    counted = {
+        g.id: corrected.get(g.id, {}).get("missed_problems", missed.get(g.id, 0)) for g in grids
+    }
+    total_missed = sum(counted.values())  # as corrected: the shares add up to 1
     out = []
     for county in grids:
         item1, item2, item3 = system[county.id]
@@ -88,21 +97,25 @@ def gather(year: int, month: int, veto: str = scoring.VETO_TOTAL) -> list[County
             sub_heads_full_coverage=item2,
             disclosure_published=item3,
             missed_problems=missed.get(county.id, 0),
-            unassigned_reports=problem_queries.late_assignments(county.id, start, end),
-            poor_rectifications=problem_queries.failed_rechecks(county.id, start, end),
+            unassigned_reports=late.get(county.id, 0),
+            poor_rectifications=failed.get(county.id, 0),
             overdue_inspection_items=len(overdue),
             bad_influence=any(r.bad_influence for r in overdue),
             major_discoveries=len(mine.get(RecordKind.BONUS, [])),
             media_exposures=media.get(county.id, []),
             auto_fail_reasons=[r.title for r in mine.get(RecordKind.AUTO_FAIL, [])],
         )
+        changes = corrected.get(county.id, {})
+        measured = {fact: getattr(facts, fact) for fact in changes}
+        facts = replace(facts, **changes)
         out.append(
             CountyMonth(
                 county=county,
                 facts=facts,
                 assessment=scoring.assess(facts, veto),
                 records={kind: list(rows) for kind, rows in mine.items()},
-                missed_share=scoring.share(missed.get(county.id, 0), total_missed),
+                missed_share=scoring.share(counted[county.id], total_missed),
+                measured=measured,
             )
         )
     return out

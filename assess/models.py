@@ -122,3 +122,40 @@ class Appeal(db.Model):
             "status IN ('pending', 'accepted', 'rejected')", name="assess_appeal_status_known"
         ),
     )
+
+
+class MonthLog(db.Model):
+    """The head of a county's month's event log (assess/journal.py): every record made or
+    withdrawn, every fact corrected, the freeze, each revision, appeal and decision is an event
+    of the month's hash chain (`flask audit verify`); `last_event_hash` is its head, so a
+    removed last event shows too."""
+
+    __tablename__ = "assess_month"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = mapped_column(sa.ForeignKey("grid.id"))
+    month: Mapped[date] = mapped_column()  # the first day
+    last_event_hash: Mapped[str | None] = mapped_column(sa.String(64))
+
+    __table_args__ = (sa.UniqueConstraint("county_id", "month", name="assess_month_county"),)
+
+
+class MonthEvent(db.Model):
+    """One event of a county's month: who, when, what (`event`), why (`comment`) and the
+    particulars (`data`: the record, the fact and its values, the version...). Append-only and
+    chained like a problem's events."""
+
+    __tablename__ = "assess_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month_id: Mapped[int] = mapped_column(sa.ForeignKey("assess_month.id"), index=True)
+    seq: Mapped[int] = mapped_column()
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    event: Mapped[str] = mapped_column(sa.String(12))
+    comment: Mapped[str | None] = mapped_column(sa.String(2000))
+    data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64))
+
+    __table_args__ = (sa.UniqueConstraint("month_id", "seq", name="assess_event_seq"),)

@@ -1,9 +1,11 @@
-"""Recording and withdrawing the prefecture office's facts of a month (models.AssessRecord)."""
+"""Recording and withdrawing the prefecture office's facts of a month (models.AssessRecord),
+each an event of the month's log (journal.py)."""
 
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
 
+from assess import journal
 from assess.models import AssessRecord, RecordKind
 from extensions import db
 from grid.errors import ServiceError
@@ -60,7 +62,19 @@ def record(
     )
     db.session.add(made)
     db.session.flush()
+    journal.note(county.id, month, journal.RECORD, by=by, comment=detail, data=_particulars(made))
     return made
+
+
+def _particulars(item: AssessRecord) -> dict:
+    return {
+        "record": item.id,
+        "kind": item.kind,
+        "title": item.title,
+        "due_on": item.due_on.isoformat() if item.due_on else None,
+        "rectified_on": item.rectified_on.isoformat() if item.rectified_on else None,
+        "bad_influence": item.bad_influence,
+    }
 
 
 def rectified(item: AssessRecord, on: date, *, by: User | None) -> None:
@@ -69,7 +83,10 @@ def rectified(item: AssessRecord, on: date, *, by: User | None) -> None:
         raise ServiceError(_l("Only an inspection item is rectified."))
     if on > utcnow().date():
         raise ServiceError(_l("The date of rectification is in the future."))
+    if item.withdrawn_at is not None:
+        raise ServiceError(_l("The record is withdrawn."))
     item.rectified_on = on
+    journal.note(item.county_id, item.month, journal.RECTIFY, by=by, data=_particulars(item))
 
 
 def withdraw(item: AssessRecord, reason: str, *, by: User | None) -> None:
@@ -81,3 +98,11 @@ def withdraw(item: AssessRecord, reason: str, *, by: User | None) -> None:
     item.withdrawn_at = utcnow()
     item.withdrawn_by_id = by.id if by else None
     item.withdraw_reason = reason.strip()
+    journal.note(
+        item.county_id,
+        item.month,
+        journal.WITHDRAW,
+        by=by,
+        comment=item.withdraw_reason,
+        data={"record": item.id},
+    )

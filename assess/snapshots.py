@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from assess import facts as gathering
+from assess import journal
 from assess.models import MonthSnapshot
 from extensions import db
 from grid import scoring
@@ -81,6 +82,36 @@ def latest(month: date) -> dict[int, MonthSnapshot]:
     return {row.county_id: row for row in rows}
 
 
+def latest_between(first: date, last: date) -> dict[date, dict[int, MonthSnapshot]]:
+    """The latest version of each county's snapshot of every month from `first` to `last`
+    (first days, both included), by month then county id, in one query (the desktop's trend).
+    A month not frozen is absent."""
+    newest = (
+        sa.select(
+            MonthSnapshot.county_id,
+            MonthSnapshot.month,
+            sa.func.max(MonthSnapshot.version).label("version"),
+        )
+        .where(MonthSnapshot.month >= first, MonthSnapshot.month <= last)
+        .group_by(MonthSnapshot.county_id, MonthSnapshot.month)
+        .subquery()
+    )
+    rows = db.session.scalars(
+        sa.select(MonthSnapshot).join(
+            newest,
+            sa.and_(
+                MonthSnapshot.county_id == newest.c.county_id,
+                MonthSnapshot.month == newest.c.month,
+                MonthSnapshot.version == newest.c.version,
+            ),
+        )
+    )
+    found: dict[date, dict[int, MonthSnapshot]] = {}
+    for row in rows:
+        found.setdefault(row.month, {})[row.county_id] = row
+    return found
+
+
 def versions(county_id: int, month: date) -> list[MonthSnapshot]:
     """Every version of a county's month, newest first."""
     return list(
@@ -101,18 +132,18 @@ def freeze(year: int, month: int, *, by: User | None, veto: str = scoring.VETO_T
         raise ServiceError(_l("This month is frozen already; revise a county's month instead."))
     made = []
     for county_month in gathering.gather(year, month, veto):
-        made.append(
-            _add(
-                county_month.county.id,
-                first,
-                1,
-                county_month.facts,
-                veto,
-                "冻结",
-                by,
-                county_month.missed_share,
-            )
+        snapshot = _add(
+            county_month.county.id,
+            first,
+            1,
+            county_month.facts,
+            veto,
+            "冻结",
+            by,
+            county_month.missed_share,
         )
+        journal.note(snapshot.county_id, first, journal.FREEZE, by=by, data=_summary(snapshot))
+        made.append(snapshot)
     return made
 
 
@@ -131,7 +162,7 @@ def revise(
     if unknown:
         raise ServiceError(_l("Unknown facts: %(names)s.", names=", ".join(sorted(unknown))))
     revised = replace(facts_from_json(snapshot.facts), **changes)
-    return _add(
+    made = _add(
         snapshot.county_id,
         snapshot.month,
         snapshot.version + 1,
@@ -141,6 +172,27 @@ def revise(
         by,
         snapshot.missed_share,
     )
+    journal.note(
+        made.county_id,
+        made.month,
+        journal.REVISE,
+        by=by,
+        comment=made.reason,
+        data={
+            **_summary(made),
+            "changes": {k: [snapshot.facts[k], made.facts[k]] for k in changes},
+        },
+    )
+    return made
+
+
+def _summary(snapshot: MonthSnapshot) -> dict[str, Any]:
+    return {
+        "version": snapshot.version,
+        "score": snapshot.result["score"],
+        "grade": snapshot.result["grade"],
+        "digest": snapshot.digest,
+    }
 
 
 def assess_again(snapshot: MonthSnapshot) -> scoring.Assessment:

@@ -1,20 +1,31 @@
 """Run the benchmarks and write docs/benchmarks.md.
 
 python -m bench             every benchmark in BENCHMARKS, in order
-python -m bench locate      only those named
+python -m bench locate      only those named: their sections replace theirs in the report, the
+                            others are kept as they were
 """
 
 import importlib
+import os
+import re
 import sys
 import time
 from datetime import datetime
 
-from bench.common import ROOT, Context, load_average, machine_markdown
+from bench.common import (
+    ROOT,
+    Context,
+    cpu_model,
+    git_revision,
+    load_average,
+    machine_markdown,
+)
 
 # Module names under bench/, in the order they run and report. Each exposes run(ctx) -> str (a
 # Markdown section). `compare` counts on copies of the demo databases before `writes` and
 # `problems` add their rows to them; `writes` runs before `problems` adds its 50,000 problems to
-# this code's database only (the code before a change has no such rows in its own).
+# this code's database only (the code before a change has no such rows in its own). `assess`
+# writes a year on top of the PostGIS demo database, last.
 BENCHMARKS = (
     "locate",
     "http",
@@ -25,6 +36,7 @@ BENCHMARKS = (
     "problems",
     "lighthouse",
     "alerts",
+    "assess",
 )
 
 REPORT = ROOT / "docs" / "benchmarks.md"
@@ -59,14 +71,48 @@ def main(argv: list[str]) -> int:
             print(f"bench: {name} done in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     finally:
         ctx.close()
-    header = [INTRO, machine_markdown(started, datetime.now().astimezone(), load_before)]
-    if names != list(BENCHMARKS):
-        header.append(f"Only these benchmarks were run: {', '.join(names)}.")
-    sections = header + sections
+    if names != list(BENCHMARKS) and REPORT.exists():
+        note = rerun_note(started)
+        fresh = {
+            name: _with_note(section, note) for name, section in zip(names, sections, strict=True)
+        }
+        text = merged(REPORT.read_text(encoding="utf-8"), fresh)
+    else:
+        machine = machine_markdown(started, datetime.now().astimezone(), load_before)
+        text = "\n\n".join(s.strip() for s in [INTRO, machine, *sections])
     REPORT.parent.mkdir(parents=True, exist_ok=True)
-    REPORT.write_text("\n\n".join(s.strip() for s in sections) + "\n", encoding="utf-8")
+    REPORT.write_text(text.strip() + "\n", encoding="utf-8")
     print(f"bench: wrote {REPORT.relative_to(ROOT)}", file=sys.stderr)
     return 0
+
+
+def rerun_note(started: datetime) -> str:
+    """Where and when a section run alone was measured (the machine above is the full run's)."""
+    return (
+        f"*Run alone on {started:%Y-%m-%d %H:%M %Z}: {cpu_model()}, {os.cpu_count()} logical "
+        f"cores, git {git_revision()} (the machine above is that of the last full run).*"
+    )
+
+
+def _with_note(section: str, note: str) -> str:
+    heading, _, rest = section.strip().partition("\n")
+    return f"{heading}\n\n{note}\n{rest}"
+
+
+def merged(report: str, fresh: dict[str, str]) -> str:
+    """The report with the sections of the benchmarks in `fresh` (name -> section) replaced, or
+    added in BENCHMARKS' order; the others, the introduction and the machine kept as they were.
+    A section is a "## " heading naming `bench/<name>.py` and what follows it up to the next
+    one."""
+    parts = re.split(r"(?m)^(?=## )", report)
+    head, kept = parts[0], {}
+    for part in parts[1:]:
+        found = re.match(r"## .*\(`bench/(\w+)\.py`\)", part)
+        kept[found.group(1) if found else part] = part.strip()
+    kept.update({name: section.strip() for name, section in fresh.items()})
+    order = {name: n for n, name in enumerate(BENCHMARKS)}
+    names = sorted(kept, key=lambda name: order.get(name, len(order)))
+    return "\n\n".join([head.strip(), *(kept[name] for name in names)])
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from alerts import demo as alerts_demo
+from assess import demo as assess_demo
 from extensions import db
 from grid import demo as grid_demo
 from grid.queries import root_grid
@@ -54,6 +55,7 @@ def load_demo(data_dir: str, start: date, echo: Callable[[str], None]) -> None:
     echo(sources_demo.load(start, echo=echo))
     echo(problems_demo.load(echo=echo))
     echo(alerts_demo.load(data_dir, echo=echo))
+    echo(assess_demo.load(start, echo=echo))
 
 
 def _print_logins():

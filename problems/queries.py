@@ -2,7 +2,7 @@
 their counts, the facts the monthly assessment counts, upper-level findings and their matches."""
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -279,39 +279,68 @@ def receives_assignments(user_id: int) -> bool:
     )
 
 
-def late_assignments(county_id: int, first: datetime, last: datetime) -> int:
-    """Problems of a county whose assignment (交办) came late or never came in time within
-    [first, last) UTC (scoring item 5)."""
-    rows = db.session.execute(
-        sa.select(ProblemEvent.problem_id, ProblemEvent.event, ProblemEvent.data)
+def late_assignment_counts(
+    first: datetime, last: datetime, county_id: int | None = None
+) -> dict[int, int]:
+    """Problems whose assignment (交办) came late or never came in time within [first, last)
+    UTC, per county (scoring item 5), in one query for every county: a deadline missed while
+    the problem waited for its county, or a step taken late from the county's state. Counties
+    without one are absent; `county_id` narrows it to one."""
+    data = ProblemEvent.data
+    county_state = str(State.COUNTY)
+    late = sa.or_(
+        sa.and_(
+            ProblemEvent.event == "deadline_missed",
+            data["state"].as_string() == county_state,
+        ),
+        sa.and_(
+            data["late"].as_boolean().is_(True),
+            data["late_state"].as_string() == county_state,
+        ),
+    )
+    return _per_county(
+        sa.func.count(sa.distinct(ProblemEvent.problem_id)), late, first, last, county_id
+    )
+
+
+def failed_rechecks_counts(
+    first: datetime, last: datetime, county_id: int | None = None
+) -> dict[int, int]:
+    """Re-checks that failed within [first, last) UTC, per county (scoring item 6), in one
+    query for every county; counties without one are absent."""
+    return _per_county(
+        sa.func.count(ProblemEvent.id),
+        ProblemEvent.event == Event.RECHECK_FAIL,
+        first,
+        last,
+        county_id,
+    )
+
+
+def _per_county(
+    counted: Any, condition: Any, first: datetime, last: datetime, county_id: int | None
+) -> dict[int, int]:
+    """{county id: counted} over the problems' events within [first, last) that meet
+    `condition` (read from the index on the events' time)."""
+    query = (
+        sa.select(Problem.county_id, counted)
         .join(Problem, Problem.id == ProblemEvent.problem_id)
-        .where(Problem.county_id == county_id, ProblemEvent.at >= first, ProblemEvent.at < last)
-    ).all()
-    late = set()
-    for problem_id, event, data in rows:
-        data = data or {}
-        if event == "deadline_missed" and data.get("state") == State.COUNTY:
-            late.add(problem_id)
-        if data.get("late") and data.get("late_state") == State.COUNTY:
-            late.add(problem_id)
-    return len(late)
+        .where(ProblemEvent.at >= first, ProblemEvent.at < last, condition)
+        .group_by(Problem.county_id)
+    )
+    if county_id is not None:
+        query = query.where(Problem.county_id == county_id)
+    return {county: n for county, n in db.session.execute(query) if county is not None}
+
+
+def late_assignments(county_id: int, first: datetime, last: datetime) -> int:
+    """One county's count of late_assignment_counts."""
+    return late_assignment_counts(first, last, county_id).get(county_id, 0)
 
 
 def failed_rechecks(county_id: int, first: datetime, last: datetime) -> int:
-    """Re-checks that failed within [first, last) UTC (scoring item 6)."""
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count(ProblemEvent.id))
-            .join(Problem, Problem.id == ProblemEvent.problem_id)
-            .where(
-                Problem.county_id == county_id,
-                ProblemEvent.event == Event.RECHECK_FAIL,
-                ProblemEvent.at >= first,
-                ProblemEvent.at < last,
-            )
-        )
-        or 0
-    )
+    """One county's count of failed_rechecks_counts."""
+    return failed_rechecks_counts(first, last, county_id).get(county_id, 0)
 
 
 def candidates_for(finding: UpperFinding) -> list[tuple[findings.Candidate, Problem]]:
@@ -558,3 +587,61 @@ def assignable_people(
         people.setdefault(login, Assignable(login, name, "post"))
     order = {"assigned": 0, "department": 1, "post": 2}
     return sorted(people.values(), key=lambda p: (order[p.why], p.name, p.login))
+
+
+# --- a supervisor's month (assess/people.py) --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reported:
+    """A problem someone reported, and whether the township upheld it: approved it up to the
+    county, or resolved it itself (RULES §3: the township checks what the villages send up)."""
+
+    problem_id: int
+    reporter_id: int
+    grid_id: int
+    found_at: datetime
+    category: str
+    state: str
+    confirmed: bool
+
+
+def reports_of(
+    people: Collection[int] | sa.Select, start: datetime, end: datetime
+) -> dict[int, list[Reported]]:
+    """The problems these people (ids, or a SELECT of them) reported, found within [start, end)
+    UTC, per person, oldest first, each with whether the township has upheld it by now (one
+    query)."""
+    upheld = (
+        sa.exists()
+        .where(
+            ProblemEvent.problem_id == Problem.id,
+            sa.or_(
+                ProblemEvent.event == Event.APPROVE.value,
+                sa.and_(
+                    ProblemEvent.event == Event.RESOLVE.value,
+                    ProblemEvent.capacity == Capacity.TOWNSHIP.value,
+                ),
+            ),
+        )
+        .label("upheld")
+    )
+    rows = db.session.execute(
+        sa.select(
+            Problem.id,
+            Problem.reporter_id,
+            Problem.grid_id,
+            Problem.found_at,
+            Problem.category,
+            Problem.state,
+            upheld,
+        )
+        .where(Problem.reporter_id.in_(people), Problem.found_at >= start, Problem.found_at < end)
+        .order_by(Problem.found_at, Problem.id)
+    )
+    found: dict[int, list[Reported]] = {}
+    for problem_id, reporter, grid_id, found_at, category, state, confirmed in rows:
+        found.setdefault(reporter, []).append(
+            Reported(problem_id, reporter, grid_id, found_at, category, state, bool(confirmed))
+        )
+    return found

@@ -119,6 +119,20 @@ def make_world(villages: int = 2, started_on: date | None = None) -> World:
     return world
 
 
+def staff_county(world: World, since: date) -> World:
+    """Items 1-3 of the monthly assessment in place from `since`: the county's head (the
+    world has its office), a county sub-grid head over the township and a township one over
+    every village."""
+    grid_services.appoint(person("county-head"), world.county, Role.HEAD, since)
+    grid_services.appoint(
+        person("county-subhead"), world.county, Role.SUBHEAD, since, covers=[world.township]
+    )
+    grid_services.appoint(
+        person("town-subhead"), world.township, Role.SUBHEAD, since, covers=world.villages
+    )
+    return world
+
+
 def make_source(world: World, village: int = 0, **fields) -> Source:
     """A source in the county's ledger, placed in village `village` (through the ledger)."""
     lon, lat = world.inside(village)

@@ -6,9 +6,10 @@ from dataclasses import replace
 from datetime import datetime, time, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from assess import appeals, facts, queries, services, snapshots
-from assess.models import RecordKind
+from assess.models import MonthSnapshot, RecordKind
 from grid import services as grid_services
 from grid.errors import ServiceError
 from grid.models import Role
@@ -20,6 +21,13 @@ from tests.conftest import sign_in
 from tests.test_findings import add_problem
 
 
+@pytest.fixture(autouse=True)
+def no_frozen_history(db_session):
+    """These tests freeze the months before this one themselves: the demo's frozen year
+    (assess/demo.py) is set aside, inside the test's rolled-back transaction."""
+    db_session.execute(sa.delete(MonthSnapshot))
+
+
 def last_month():
     first = (local_today().replace(day=1) - timedelta(days=1)).replace(day=1)
     return first, first + timedelta(days=14)  # the month's first day and a day inside it
@@ -29,20 +37,7 @@ def last_month():
 def county(make_world):
     """A world whose county has all of items 1-3 in place: heads, an office (the world's),
     a county sub-grid head over the township and a township one over both villages."""
-    world = make_world(villages=2)
-    since = local_today() - timedelta(days=90)
-    grid_services.appoint(factories.person("county-head"), world.county, Role.HEAD, since)
-    grid_services.appoint(
-        factories.person("county-subhead"),
-        world.county,
-        Role.SUBHEAD,
-        since,
-        covers=[world.township],
-    )
-    grid_services.appoint(
-        factories.person("town-subhead"), world.township, Role.SUBHEAD, since, covers=world.villages
-    )
-    return world
+    return factories.staff_county(make_world(villages=2), local_today() - timedelta(days=90))
 
 
 def month_of(world):
@@ -283,6 +278,9 @@ def test_the_prefecture_sees_the_ranking_and_a_county_its_own_month(
     assert "第 1 版" in own and "申诉截止" in own
     sign_in(client, county.township_head)
     assert client.get(f"/assess/{county.county.id}").status_code == 403
+    sent = client.get("/assess/")  # the township's supervisors' own figures instead
+    assert sent.status_code == 302 and f"/assess/people/{county.township.id}" in sent.location
+    sign_in(client, county.supervisor)
     assert client.get("/assess/").status_code == 403
 
 
@@ -322,3 +320,13 @@ def test_a_grid_made_after_the_month_was_frozen_has_no_month_to_show(client, fro
     later = make_world(villages=1)
     sign_in(client, later.county_office)
     assert client.get(f"/assess/{later.county.id}?month={frozen.month:%Y-%m}").status_code == 404
+
+
+def test_a_township_head_finds_the_supervisors_figures_on_the_home_page(client, county):
+    sign_in(client, county.township_head)
+    home = client.get("/").get_data(as_text=True)
+    link = f'href="/assess/people/{county.township.id}"'
+    assert link in home and "监管员个人月度指标" in home
+    assert client.get(f"/assess/people/{county.township.id}").status_code == 200
+    sign_in(client, county.supervisor)  # a village's supervisor: not theirs to see
+    assert "/assess/people/" not in client.get("/").get_data(as_text=True)

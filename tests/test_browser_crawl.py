@@ -63,6 +63,7 @@ ALLOWED_LATIN = {
     "English",  # the language switch names each language in itself
     "JPEG",  # a file format's name ("PDF, JPEG or PNG"; PDF and PNG are too short to flag)
     "HTTP",  # a protocol's name: a station sends readings over HTTP or HJ 212
+    "Excel",  # a program's name: the notice is downloaded as an Excel workbook
 }
 # Not words of the interface: addresses, mail, codes mixing letters and digits (HJ212,
 # 652301101000, PM2.5), and the {placeholders} a script fills in (data-label-*).

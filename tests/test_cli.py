@@ -82,9 +82,11 @@ def test_grid_locate_and_staffing(runner):
 def test_demo_load_if_empty_adds_the_stations_to_a_demo_made_before_them(runner):
     """`make run` on a demo database from before the alerts: the stations come in, once."""
     from alerts.models import Alert, Reading, Station
+    from assess.air_models import TamperedStation
 
     db.session.execute(sa.delete(Reading))
     db.session.execute(sa.delete(Alert))
+    db.session.execute(sa.delete(TamperedStation))  # the demo's (assess/demo_air.py)
     db.session.execute(sa.delete(Station))
     result = runner.invoke(args=["demo", "load", "--if-empty"])
     assert result.exit_code == 0, result.output

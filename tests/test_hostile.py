@@ -19,7 +19,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -29,6 +29,10 @@ from flask_babel import gettext as babel_gettext
 from PIL import Image
 
 from alerts import raising
+from assess import air_services, snapshots
+from assess import appeals as assess_appeals
+from assess import services as assess_services
+from assess.models import MonthSnapshot, RecordKind
 from evidence.services import photo_store
 from extensions import db, limiter
 from grid import services as grid_services
@@ -816,6 +820,179 @@ ROUTES: dict[tuple[str, str], Route] = {
         lambda c: {"month": (local_today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")},
         {"month": F("month", "Month", "query")},
     ),
+    ("GET", "assess.people"): Route(
+        "GET",
+        "county_office",
+        lambda c: f"/assess/people/{c.world.county.id}",
+        lambda c: {"month": local_today().strftime("%Y-%m")},
+        {"month": F("month", "Month", "query")},
+    ),
+    ("GET", "assess.person"): Route(
+        "GET",
+        "county_office",
+        lambda c: f"/assess/people/{c.world.township.id}/{c.world.supervisor.id}",
+        lambda c: {"month": local_today().strftime("%Y-%m")},  # posted since 30 days ago
+        {"month": F("month", "Month", "query")},
+    ),
+    ("POST", "assess.record_new"): Route(
+        "POST",
+        "zhou",
+        lambda c: f"/assess/{c.world.county.id}/records",
+        lambda c: {"month": _months_ago(1), "kind": "bonus", "title": "主动发现重大问题"},
+        {
+            "month": F("month", "Month"),
+            "kind": F("choice", "What is recorded"),
+            "title": F("text", "Title"),
+            "detail": F("long_text", "Details"),
+            "due_on": F("day", "Deadline"),
+            "rectified_on": F("day", "Rectified on"),
+            "bad_influence": F("flag", ""),
+        },
+    ),
+    ("POST", "assess.record_rectified"): Route(
+        "POST",
+        "zhou",
+        lambda c: f"/assess/records/{c.ids['assess_record']}/rectified",
+        lambda c: {"rectified_on": (local_today() - timedelta(days=1)).isoformat()},
+        {"rectified_on": F("day", "Rectified on")},
+    ),
+    ("POST", "assess.record_withdraw"): Route(
+        "POST",
+        "zhou",
+        lambda c: f"/assess/records/{c.ids['assess_record']}/withdraw",
+        lambda c: {"reason": "重复录入"},
+        {"reason": F("text", "Reason")},
+    ),
+    ("POST", "assess.correction_new"): Route(
+        "POST",
+        "zhou",
+        lambda c: f"/assess/{c.world.county.id}/corrections",
+        lambda c: {
+            "month": _months_ago(2),
+            "fact": "missed_problems",
+            "value": "3",
+            "reason": "核实",
+        },
+        {
+            "month": F("month", "Month"),
+            "fact": F("choice", "Fact"),
+            "value": F("text", "Value"),
+            "reason": F("text", "Reason"),
+        },
+    ),
+    ("POST", "assess.freeze"): Route(
+        "POST",
+        "zhou",
+        lambda c: "/assess/freeze",
+        lambda c: {"month": _months_ago(2)},
+        {"month": F("month", "Month"), "veto": F("choice", "Veto")},
+    ),
+    ("POST", "assess.appeal_new"): Route(
+        "POST",
+        "county_office",
+        lambda c: f"/assess/{c.world.county.id}/appeals",
+        lambda c: {"month": _months_ago(1), "item": "item5", "reason": "该问题已按时交办"},
+        {
+            "month": F("month", "Month"),
+            "item": F("choice", "Deduction"),
+            "reason": F("long_text", "Reason"),
+        },
+    ),
+    ("POST", "assess.appeal_decide"): Route(
+        "POST",
+        "zhou",
+        lambda c: f"/assess/appeals/{c.ids['appeal']}/decision",
+        lambda c: {"decision": "accept", "value": "0", "answer": "核实属于邻县"},
+        {
+            "decision": F("choice", "Decision"),
+            "value": F("int", "Item 4: problems found above and missed"),
+            "answer": F("long_text", "Reason"),
+        },
+    ),
+    ("GET", "assess.notice"): Route(
+        "GET",
+        "zhou",
+        lambda c: "/assess/notice",
+        lambda c: _frozen_last_month(),
+        {"month": F("month", "Month", "query")},
+    ),
+    ("GET", "assess.notice_xlsx"): Route(
+        "GET",
+        "county_office",
+        lambda c: "/assess/notice.xlsx",
+        lambda c: _frozen_last_month(),
+        {"month": F("month", "Month", "query")},
+    ),
+    ("GET", "assess.air_ranking"): Route(
+        "GET",
+        "county_office",
+        lambda c: "/assess/air",
+        lambda c: {"month": _months_ago(1)},
+        {"month": F("month", "Month", "query")},
+    ),
+    ("POST", "assess.air_tampering_new"): Route(
+        "POST",
+        "zhou",
+        lambda c: "/assess/air/tamperings",
+        lambda c: {
+            "station": str(c.ids["station"]),
+            "first_day": (local_today() - timedelta(days=3)).isoformat(),
+            "last_day": (local_today() - timedelta(days=2)).isoformat(),
+            "kind": "filter",
+            "reason": "加装过滤棉\n现场核实",
+        },
+        {
+            "station": F("id", "Station"),
+            "first_day": F("day", "First day"),
+            "last_day": F("day", "Last day"),
+            "kind": F("choice", "What was done"),
+            "reason": F("long_text", "What was found"),
+        },
+    ),
+    ("POST", "assess.air_tampering_withdraw"): Route(
+        "POST",
+        "zhou",
+        lambda c: f"/assess/air/tamperings/{c.ids['tampering']}/withdraw",
+        lambda c: {"reason": "核实有误"},
+        {"reason": F("text", "Reason")},
+    ),
+    ("GET", "assess.key_areas"): Route(
+        "GET",
+        "county_office",
+        lambda c: "/assess/key-areas",
+        lambda c: {"week": local_today().isoformat(), "month": _months_ago(0)},
+        {"week": F("day", "Week", "query"), "month": F("month", "Month", "query")},
+    ),
+    ("POST", "assess.key_area_new"): Route(
+        "POST",
+        "zhou",
+        lambda c: "/assess/key-areas/new",
+        lambda c: {
+            "county": str(c.world.county.id),
+            "key_grid": "",
+            "week": local_today().isoformat(),
+            "title": "渣土车未密闭",
+            "detail": "第一行\n第二行",
+        },
+        {
+            "county": F("id", "County"),
+            "key_grid": F("id", "Key grid"),
+            "week": F("day", "Week"),
+            "title": F("text", "Problem or task"),
+            "detail": F("long_text", "Detail"),
+        },
+    ),
+    ("POST", "assess.key_area_check"): Route(
+        "POST",
+        "zhou",
+        lambda c: f"/assess/key-areas/{c.ids['key_area']}/checks",
+        lambda c: {"checked_on": local_today().isoformat(), "rectified": "", "note": "仍未\n整改"},
+        {
+            "checked_on": F("day", "Checked on"),
+            "rectified": F("flag", "Rectified"),
+            "note": F("long_text", "Note"),
+        },
+    ),
     # --- the stations' API: fields in tests/test_readings.py ---
     ("GET", "alerts.openapi"): Route("GET", None, lambda c: "/api/v1/openapi.json"),
     ("POST", "alerts.readings"): Route(
@@ -903,6 +1080,7 @@ def ctx(db_session, make_world, make_source, make_patrol, make_problem, make_pho
         None,
         by=world.county_office,
     )
+    assess_record, appeal = _assessment(world)
     db.session.flush()
     people = {
         "supervisor": (world.supervisor.username, factories.PASSWORD),
@@ -929,8 +1107,51 @@ def ctx(db_session, make_world, make_source, make_patrol, make_problem, make_pho
             "station": station.id,
             "alert": alert.id,
             "robot": robot.id,
+            "assess_record": assess_record.id,
+            "appeal": appeal.id,
+            "tampering": air_services.record_tampering(
+                station,
+                local_today() - timedelta(days=10),
+                local_today() - timedelta(days=9),
+                "power",
+                "断电",
+                by=None,
+            ).id,
+            "key_area": air_services.schedule_key_area(
+                world.county, local_today(), "裸土未苫盖", by=None
+            ).id,
         },
     )
+
+
+def _months_ago(n: int) -> str:
+    first = local_today().replace(day=1)
+    for _ in range(n):
+        first = (first - timedelta(days=1)).replace(day=1)
+    return f"{first:%Y-%m}"
+
+
+def _assessment(world):
+    """An inspection item of the county's last month, and an appeal of item 4 of that month
+    (frozen, then revised with a missed problem and a late assignment to appeal)."""
+    last = date.fromisoformat(_months_ago(1) + "-01")
+    db.session.execute(sa.delete(MonthSnapshot))  # the demo's frozen year, set aside
+    item = assess_services.record(
+        world.county, RecordKind.INSPECTION, "督察交办", by=None, due_on=last + timedelta(days=9)
+    )
+    frozen = {s.county_id: s for s in snapshots.freeze(last.year, last.month, by=None)}
+    changes = {"missed_problems": 1, "unassigned_reports": 1}
+    revised = snapshots.revise(frozen[world.county.id], changes, "测试", by=None)
+    return item, assess_appeals.file(revised, "item4", "邻县问题", by=None)
+
+
+def _frozen_last_month() -> dict:
+    """The notice's baseline: last month, frozen first when it is not (a notice is made only
+    from a frozen month)."""
+    first = date.fromisoformat(_months_ago(1) + "-01")
+    if not snapshots.latest(first):
+        snapshots.freeze(first.year, first.month, by=None)
+    return {"month": f"{first:%Y-%m}"}
 
 
 # --- what a request wrote ---------------------------------------------------------------------

@@ -57,7 +57,7 @@ def test_entries_belong_to_their_app_and_a_key_is_taken_once():
 def test_every_domain_registered_what_it_offers(app):
     """The wiring as the docs list it (docs/architecture.md, "How a domain plugs in")."""
     with app.app_context():
-        assert list(CHAINS.entries()) == ["problem"]
+        assert list(CHAINS.entries()) == ["problem", "assessment"]
         assert set(ITEM_KINDS.entries()) == {
             "patrol.start",
             "patrol.route",
@@ -90,6 +90,7 @@ def test_every_domain_registered_what_it_offers(app):
             "patrol.index",
             "grid.map_page",
             "grid.staffing",
+            "assess.people",
         }
 
 
