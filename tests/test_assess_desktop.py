@@ -277,12 +277,12 @@ def test_the_desktop_fits_a_phone_and_a_wide_screen(client, history, prefecture)
     assert '<div class="table-wrap"><table id="trend-table"' in html
 
 
-@pytest.mark.browser
-@pytest.mark.parametrize(("width", "height"), [(360, 740), (1440, 900)], ids=str)
 def rows_of_ranking(page) -> int:
     return page.locator("#ranking tr[data-county]").count()
 
 
+@pytest.mark.browser
+@pytest.mark.parametrize(("width", "height"), [(360, 740), (1440, 900)], ids=str)
 def test_the_desktop_in_a_browser(browser, live_server, artifacts_dir, database, width, height):
     """The demo's desktop as the prefecture's officer sees it: nothing wider than the screen,
     a sparkline per ranked grid, the map's grids filled in their grade's colour (the CSS's,
