@@ -17,6 +17,7 @@ from problems.escalation import Capacity, State
 from problems.findings import MISSED
 from problems.models import Problem
 from tests import factories
+from tests.test_assess import finding
 
 
 def last_month():
@@ -119,21 +120,7 @@ def every_kind_of_fact(world, first):
     re-check, a missed and a media finding, an overdue inspection item, a bonus, an auto-fail."""
     month_data(world, first, late=1, failures=1)
     for kind, level, decision in (("inspection", None, MISSED), ("media", "region", MISSED)):
-        finding = problem_services.record_finding(
-            problem_services.FindingFields(
-                county_id=world.county.id,
-                found_on=first + timedelta(days=5),
-                kind=kind,
-                media_level=level,
-                category="dust",
-                lon=None,
-                lat=None,
-                place="测试地点",
-                description="上级发现的问题",
-            ),
-            by=world.county_office,
-        )
-        problem_services.decide(finding, decision, [], world.county_office)
+        finding(world, first + timedelta(days=5), decision, kind, level)
     due = first + timedelta(days=10)
     services.record(world.county, RecordKind.INSPECTION, "督察问题", by=None, due_on=due)
     services.record(world.county, RecordKind.BONUS, "主动发现重大问题", by=None, month=first)
