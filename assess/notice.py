@@ -28,6 +28,7 @@ from assess.air import AirRow
 from assess.models import MonthSnapshot
 from extensions import db
 from grid import scoring
+from grid.cells import spreadsheet_safe
 from grid.errors import ServiceError
 from grid.queries import root_grid
 from grid.time import datetime_local, local_date
@@ -328,14 +329,14 @@ def _ranking_sheet(sheet: Worksheet, made: Notice) -> None:
         sheet.column_dimensions[get_column_letter(number)].width = column_width
         if below is None:
             sheet.merge_cells(start_row=3, start_column=number, end_row=4, end_column=number)
-            _heading(sheet.cell(3, number, top))
+            _heading(sheet.cell(3, number, spreadsheet_safe(top)))
             _heading(sheet.cell(4, number))
         else:
             groups.setdefault(top, []).append(number)
-            _heading(sheet.cell(4, number, below))
+            _heading(sheet.cell(4, number, spreadsheet_safe(below)))
     for top, numbers in groups.items():
         sheet.merge_cells(start_row=3, start_column=numbers[0], end_row=3, end_column=numbers[-1])
-        _heading(sheet.cell(3, numbers[0], top))
+        _heading(sheet.cell(3, numbers[0], spreadsheet_safe(top)))
         for number in numbers[1:]:
             _heading(sheet.cell(3, number))
     sheet.row_dimensions[4].height = 32
@@ -353,7 +354,7 @@ def _ranking_sheet(sheet: Worksheet, made: Notice) -> None:
             f"第{row.version}版",
         ]
         for number, value in enumerate(values, start=1):
-            cell = sheet.cell(HEADER_ROWS + 1 + offset, number, value)
+            cell = sheet.cell(HEADER_ROWS + 1 + offset, number, spreadsheet_safe(value))
             cell.border = BORDER
             cell.alignment = LEFT if number in (2, width - 1) else CENTRE
         grade = sheet.cell(HEADER_ROWS + 1 + offset, width - 2)
@@ -363,7 +364,7 @@ def _ranking_sheet(sheet: Worksheet, made: Notice) -> None:
     last = HEADER_ROWS + len(made.rows)
     counts = "，".join(f"{grade}{n}个" for grade, n in made.grades.items())
     sheet.merge_cells(start_row=last + 1, start_column=1, end_row=last + 1, end_column=width)
-    sheet.cell(last + 1, 1, f"等级统计：{counts}").alignment = LEFT
+    sheet.cell(last + 1, 1, spreadsheet_safe(f"等级统计：{counts}")).alignment = LEFT
     sheet.freeze_panes = sheet.cell(HEADER_ROWS + 1, 3)  # headings and the names stay in view
     _print_setup(sheet, f"1:{HEADER_ROWS}")
 
@@ -373,13 +374,13 @@ def _details_sheet(sheet: Worksheet, made: Notice) -> None:
     _title(sheet, f"{made.title}：扣分明细", f"考核月份：{made.month_words}", len(headings))
     for number, (text, column_width) in enumerate(headings, start=1):
         sheet.column_dimensions[get_column_letter(number)].width = column_width
-        _heading(sheet.cell(3, number, text))
+        _heading(sheet.cell(3, number, spreadsheet_safe(text)))
     line = 4
     for row in made.rows:
         for deduction in row.deductions:
             values = [row.county, deduction.item, deduction.points, deduction.words]
             for number, value in enumerate(values, start=1):
-                cell = sheet.cell(line, number, value)
+                cell = sheet.cell(line, number, spreadsheet_safe(value))
                 cell.border = BORDER
                 cell.alignment = CENTRE if number == 3 else LEFT
             line += 1
@@ -400,7 +401,7 @@ def _air_sheet(sheet: Worksheet, made: Notice) -> None:
     _title(sheet, title, "按六参数综合指数同比改善率排名", len(headings))
     for number, (text, column_width) in enumerate(headings, start=1):
         sheet.column_dimensions[get_column_letter(number)].width = column_width
-        _heading(sheet.cell(3, number, text))
+        _heading(sheet.cell(3, number, spreadsheet_safe(text)))
     for line, row in enumerate(made.air, start=4):
         values = [
             row.place if row.place is not None else "未排名",
@@ -411,7 +412,7 @@ def _air_sheet(sheet: Worksheet, made: Notice) -> None:
             row.action or "",
         ]
         for number, value in enumerate(values, start=1):
-            cell = sheet.cell(line, number, value)
+            cell = sheet.cell(line, number, spreadsheet_safe(value))
             cell.border = BORDER
             cell.alignment = LEFT if number in (2, 6) else CENTRE
         sheet.cell(line, 3).number_format = sheet.cell(line, 4).number_format = "0.00"
@@ -422,12 +423,12 @@ def _air_sheet(sheet: Worksheet, made: Notice) -> None:
 
 def _title(sheet: Worksheet, title: str, subtitle: str, width: int) -> None:
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
-    cell = sheet.cell(1, 1, title)
+    cell = sheet.cell(1, 1, spreadsheet_safe(title))
     cell.font = Font(bold=True, size=16)
     cell.alignment = CENTRE
     sheet.row_dimensions[1].height = 30
     sheet.merge_cells(start_row=2, start_column=1, end_row=2, end_column=width)
-    cell = sheet.cell(2, 1, subtitle)
+    cell = sheet.cell(2, 1, spreadsheet_safe(subtitle))
     cell.alignment = CENTRE
     sheet.row_dimensions[2].height = 20
 
