@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import alerts
 import assess
 import desk
+import enforce
 import evidence
 import grid
 import i18n.language
@@ -83,7 +84,7 @@ DEFAULTS = {
 }
 # Each domain sets its own defaults (its DEFAULTS) and registers its blueprint, commands,
 # template filters and registry entries in init_app; bottom of the stack first (DESIGN.md).
-DOMAINS = (grid, notify, evidence, sources, sync, patrol, problems, alerts, assess, desk)
+DOMAINS = (grid, notify, evidence, sources, sync, patrol, problems, alerts, assess, enforce, desk)
 
 
 def create_app(test_config=None):

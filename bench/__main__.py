@@ -37,6 +37,7 @@ BENCHMARKS = (
     "lighthouse",
     "alerts",
     "assess",
+    "enforce",
 )
 
 REPORT = ROOT / "docs" / "benchmarks.md"

@@ -9,6 +9,9 @@ from flask.cli import AppGroup
 
 from alerts import demo as alerts_demo
 from assess import demo as assess_demo
+from enforce.cases import demo as cases_demo
+from enforce.draws import demo as draws_demo
+from enforce.exceed import demo as exceed_demo
 from extensions import db
 from grid import demo as grid_demo
 from grid.queries import root_grid
@@ -56,6 +59,9 @@ def load_demo(data_dir: str, start: date, echo: Callable[[str], None]) -> None:
     echo(problems_demo.load(echo=echo))
     echo(alerts_demo.load(data_dir, echo=echo))
     echo(assess_demo.load(start, echo=echo))
+    echo(exceed_demo.load(start, echo=echo))
+    echo(draws_demo.load(start, echo=echo))
+    echo(cases_demo.load(start, echo=echo))
 
 
 def _print_logins():

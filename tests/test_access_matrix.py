@@ -383,6 +383,9 @@ ROUTES.update(notify_routes(Route, CHANNELS_OF))
 from tests.matrix_assess import assess_routes  # noqa: E402
 
 ROUTES.update(assess_routes(Route, sees))
+from tests.matrix_enforce import enforce_routes  # noqa: E402
+
+ROUTES.update(enforce_routes(Route, sees))
 UNCHECKED = {"static"}  # files, the same for everyone
 
 

@@ -1001,6 +1001,10 @@ ROUTES: dict[tuple[str, str], Route] = {
 }
 
 # Routes whose fields are checked elsewhere (a JSON or multipart API), not by these tests.
+from tests import hostile_enforce  # noqa: E402 - needs Route and F above
+
+ROUTES.update(hostile_enforce.routes(Route, F))
+
 ELSEWHERE = {
     ("POST", "sync.items"),
     ("POST", "sync.photos"),
@@ -1120,6 +1124,7 @@ def ctx(db_session, make_world, make_source, make_patrol, make_problem, make_pho
             "key_area": air_services.schedule_key_area(
                 world.county, local_today(), "裸土未苫盖", by=None
             ).id,
+            **hostile_enforce.records(world),
         },
     )
 

@@ -79,6 +79,7 @@ def test_every_domain_registered_what_it_offers(app):
             "alerts.index",
             "assess.index",
             "problems.findings_index",
+            "enforce.index",
             "sources.index",
             "grid.map_page",
             "grid.people_index",

@@ -1,0 +1,12 @@
+"""Enforcement: a year's double-random draw over the Changji ledger (bench/enforce_draws.py)
+and the daily exceedance computation over 500 enterprises' minute data
+(bench/enforce_exceed.py), each with its time."""
+
+from bench import enforce_draws, enforce_exceed
+from bench.common import Context
+
+HEADING = "## Enforcement: draws and exceedances"
+
+
+def run(ctx: Context) -> str:
+    return "\n\n".join([HEADING, enforce_draws.section(ctx), enforce_exceed.section(ctx)])
