@@ -13,9 +13,11 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from alerts import stations
+from alerts.gates import Router
 from alerts.hj212_ingest import DatabaseGate
 from alerts.models import Station, StationKind, StationStatus
 from alerts.receiver import Limits, Receiver
+from alerts.registry import HJ212_GATES
 from extensions import db
 from grid.errors import ServiceError
 from grid.forms import unit_of_work
@@ -86,8 +88,9 @@ def hj212_serve_command(
     writers: int | None,
     cache_seconds: float,
 ) -> None:
-    """Receive HJ 212-2017 packets from monitoring stations over TCP and store their readings;
-    reply to each data packet once it is committed. Logs to stderr, one line per refused
+    """Receive HJ 212-2017 packets from monitoring stations (and the senders other domains
+    register in alerts.registry.HJ212_GATES: enterprises' CEMS) over TCP and store their
+    readings; reply to each data packet once it is committed. Logs to stderr, one line per refused
     packet with its reason. Stops on Ctrl-C or SIGTERM."""
     _log_to_stderr()
     limits = Limits(
@@ -98,14 +101,18 @@ def hj212_serve_command(
     )
     app = current_app._get_current_object()
     gate = DatabaseGate(app, cache_seconds=cache_seconds, writers=writers)
-    receiver = Receiver(gate.authenticate, gate.store, limits, recall=gate.recall)
+    # Other senders (enterprises' CEMS, ...) registered by the domains above: behind a router,
+    # the stations' gate first. Without any, the stations' gate alone, as it always was.
+    others = [entry.make(app) for entry in HJ212_GATES.ordered(app)]
+    served: DatabaseGate | Router = Router([gate, *others]) if others else gate
+    receiver = Receiver(served.authenticate, served.store, limits, recall=served.recall)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         receiver.serve_forever(host, port)
     except KeyboardInterrupt:
         pass
     finally:
-        gate.close()
+        served.close()
     stats = receiver.stats
     receiver.log.info(
         "HJ 212 receiver stopped: %d connections, %d frames, %d packets stored (%d values, "

@@ -34,4 +34,5 @@ def home_counts(user_id: int, posts: Sequence[Any]) -> list[tuple[HomeCount, int
             *(entry.statement(shape) for entry, shape in zip(entries, shapes, strict=True))
         )
     row = db.session.connection().execute(statement, params).one()
-    return [(entry, int(n or 0)) for entry, n in zip(entries, row, strict=True)]
+    counts = [(entry, int(n or 0)) for entry, n in zip(entries, row, strict=True)]
+    return [(entry, n) for entry, n in counts if n or not entry.only_when_any]

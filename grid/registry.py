@@ -78,6 +78,7 @@ class HomeCount:
     statement: Callable[[Hashable], sa.ScalarSelect[Any]]
     order: int = 100
     urgent: bool = False  # stands out when it is not zero
+    only_when_any: bool = False  # left out at zero: a count most people never have (inspections)
 
 
 @dataclass(frozen=True)

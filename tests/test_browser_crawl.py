@@ -64,6 +64,7 @@ ALLOWED_LATIN = {
     "JPEG",  # a file format's name ("PDF, JPEG or PNG"; PDF and PNG are too short to flag)
     "HTTP",  # a protocol's name: a station sends readings over HTTP or HJ 212
     "Excel",  # a program's name: the notice is downloaded as an Excel workbook
+    "CEMS",  # continuous emission monitoring systems: the enterprises' devices, so named in China
 }
 # Not words of the interface: addresses, mail, codes mixing letters and digits (HJ212,
 # 652301101000, PM2.5), and the {placeholders} a script fills in (data-label-*).

@@ -68,9 +68,19 @@ def test_every_domain_registered_what_it_offers(app):
             "alert.disposal",
         }
         assert set(PHOTO_PARENTS.entries()) == {"visit", "problem", "alert_feedback"}
-        assert set(PHOTO_OWNERS.entries()) == {"visit", "problem", "alert_feedback"}
-        assert set(SUBJECTS.entries()) == {"problem", "alert"}
-        assert [e.endpoint for e in HOME_COUNTS.ordered()] == ["problems.inbox", "notify.index"]
+        assert set(PHOTO_OWNERS.entries()) == {
+            "visit",
+            "problem",
+            "alert_feedback",
+            "enforce_disposal",
+            "enforce_task",
+        }
+        assert set(SUBJECTS.entries()) == {"problem", "alert", "inspection"}
+        assert [e.endpoint for e in HOME_COUNTS.ordered()] == [
+            "problems.inbox",
+            "enforce.tasks",
+            "notify.index",
+        ]
         assert [e.endpoint for e in NAVIGATION.ordered()] == [
             "desk.home",
             "grid.index",
