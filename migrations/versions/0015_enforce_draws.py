@@ -132,7 +132,18 @@ def downgrade():
     with op.batch_alter_table('enforce_task_photo', schema=None) as batch_op:
         batch_op.drop_index('ix_enforce_task_photo_photo_id')
 
+    # Their photos go with them: a photo belongs to one record (0004's check, going further
+    # back, wants each to belong to a visit or a problem).
+    bind = op.get_bind()
+    held = [row[0] for row in bind.execute(sa.text("SELECT photo_id FROM enforce_task_photo"))]
     op.drop_table('enforce_task_photo')
+    if held:
+        bind.execute(
+            sa.text("DELETE FROM photo WHERE id IN :ids").bindparams(
+                sa.bindparam("ids", expanding=True)
+            ),
+            {"ids": held},
+        )
     with op.batch_alter_table('enforce_task_inspector', schema=None) as batch_op:
         batch_op.drop_index('ix_enforce_task_inspector_inspector_id')
 
