@@ -37,8 +37,14 @@ from sources.models import Source
 PASSWORD = "factory-pass-1"
 _serial = itertools.count(1)
 
-# Each world gets its own square far from Changji, so that point -> grid never meets the demo.
+# Each world gets its own square far from Changji, so that point -> grid never meets the demo:
+# a sheet of 40 columns east of longitude 100 and 200 rows north of latitude 20. The squares
+# are counted apart from the people (a full run makes tens of thousands of those), and wrap
+# round the sheet: every test's records are rolled back, so a square comes free again long
+# before it is reused.
 _SIDE = 0.2  # degrees
+_COLUMNS, _ROWS = 40, 200
+_squares = itertools.count(0)
 
 
 @dataclass
@@ -83,7 +89,9 @@ def make_world(villages: int = 2, started_on: date | None = None) -> World:
     villages tiling a square, each with synthetic boundaries, and the people of the loop."""
     started_on = started_on or local_today() - timedelta(days=30)
     n = next(_serial)
-    west, south = 100.0 + (n % 40) * _SIDE * 1.5, 20.0 + (n // 40) * _SIDE * 1.5
+    slot = next(_squares) % (_COLUMNS * _ROWS)
+    west = 100.0 + (slot % _COLUMNS) * _SIDE * 1.5
+    south = 20.0 + (slot // _COLUMNS) * _SIDE * 1.5
     square = box(west, south, west + _SIDE, south + _SIDE)
     root = root_grid() or grid_services.add_grid("测试州", GridKind.PREFECTURE, None)
     county = grid_services.add_grid(
