@@ -15,6 +15,7 @@ import evidence
 import grid
 import i18n.language
 import notify
+import ops
 import patrol
 import problems
 import sources
@@ -84,7 +85,20 @@ DEFAULTS = {
 }
 # Each domain sets its own defaults (its DEFAULTS) and registers its blueprint, commands,
 # template filters and registry entries in init_app; bottom of the stack first (DESIGN.md).
-DOMAINS = (grid, notify, evidence, sources, sync, patrol, problems, alerts, assess, enforce, desk)
+DOMAINS = (
+    grid,
+    notify,
+    evidence,
+    sources,
+    sync,
+    patrol,
+    problems,
+    alerts,
+    assess,
+    enforce,
+    desk,
+    ops,
+)
 
 
 def create_app(test_config=None):
