@@ -11,6 +11,12 @@ DEFAULTS = {
     # Where originals and derived images are kept, the largest upload, and the CJK font burnt
     # into watermarks (installed by make run / make test).
     "PHOTO_STORAGE_DIR": None,  # default: <instance>/photos
+    # Or a bucket of S3-compatible object storage shared by every server (evidence/s3.py);
+    # credentials come from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
+    "PHOTO_S3_BUCKET": None,
+    "PHOTO_S3_ENDPOINT_URL": None,
+    "PHOTO_S3_PREFIX": "",
+    "PHOTO_S3_REGION": None,
     "PHOTO_MAX_BYTES": 20 * 1024 * 1024,
     # Photos of the public (the complaint form) decoded at once per process, and how long one
     # waits for its turn before the form answers 503 "try again shortly".

@@ -19,6 +19,7 @@ from werkzeug.datastructures import FileStorage
 
 from evidence import photos
 from evidence.models import Photo
+from evidence.s3 import S3Settings, S3Store
 from evidence.storage import LocalStore, PhotoStore, StoredPhoto, put_photo
 from extensions import db
 from grid.errors import ServiceError
@@ -32,11 +33,18 @@ DUPLICATE_CANDIDATES = 2000
 
 
 def photo_store() -> PhotoStore:
-    """Where photos and documents live: PHOTO_STORE when configured (object storage, a test's
-    store), else a local folder (PHOTO_STORAGE_DIR)."""
+    """Where photos and documents live: PHOTO_STORE when configured (a test's store), else a
+    bucket of S3-compatible object storage when PHOTO_S3_BUCKET is set (one client per app: it
+    keeps its connections), else a local folder (PHOTO_STORAGE_DIR)."""
     configured = current_app.config.get("PHOTO_STORE")
     if configured is not None:
         return configured
+    settings = S3Settings.from_config(current_app.config)
+    if settings is not None:
+        store = current_app.extensions.get("gridpatrol_s3")
+        if store is None or store.settings != settings:
+            store = current_app.extensions["gridpatrol_s3"] = S3Store(settings)
+        return store
     folder = current_app.config.get("PHOTO_STORAGE_DIR") or os.path.join(
         current_app.instance_path, "photos"
     )

@@ -76,6 +76,21 @@ def put_photo(
     return StoredPhoto(*keys, content_type=f"image/{'jpeg' if ext == 'jpg' else ext}")
 
 
+def key_parts(key: str) -> list[str]:
+    """The parts of a storage key; ValueError for one that could reach outside the store: an
+    absolute path, a "..", "." or empty part, a backslash or a NUL. Every store checks keys the
+    same way, so a key that works on one works on all."""
+    parts = key.split("/")
+    if (
+        key.startswith("/")
+        or "\\" in key
+        or "\x00" in key
+        or any(part in ("", ".", "..") for part in parts)
+    ):
+        raise ValueError(f"invalid storage key {key!r}: not a relative path inside the store")
+    return parts
+
+
 class LocalStore:
     """Files under a root directory (created on first write)."""
 
@@ -83,16 +98,7 @@ class LocalStore:
         self.root = Path(root)
 
     def _path(self, key: str) -> Path:
-        parts = key.split("/")
-        # No absolute path, no "..", ".", empty or backslashed part: nothing outside the root.
-        if (
-            key.startswith("/")
-            or "\\" in key
-            or "\x00" in key
-            or any(part in ("", ".", "..") for part in parts)
-        ):
-            raise ValueError(f"invalid storage key {key!r}: not a relative path inside the store")
-        return self.root.joinpath(*parts)
+        return self.root.joinpath(*key_parts(key))
 
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
