@@ -7,7 +7,7 @@ export SPATIALITE_LIBRARY_PATH ?= mod_spatialite
 PO := $(wildcard translations/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: run test lint format bench translations extract-messages clean
+.PHONY: run test e2e-deploy lint format bench translations extract-messages clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -46,7 +46,14 @@ run: $(VENV)/.requirements translations instance/secret_key
 test: $(VENV)/.requirements-dev translations
 	scripts/system-packages.sh test
 	GRIDPATROL_TEST_POSTGRES=$$(scripts/test-postgres.sh) GRIDPATROL_REQUIRE_POSTGIS=1 \
-		$(BIN)/python -m pytest $(PYTEST_ARGS)
+		GRIDPATROL_REQUIRE_DEPLOY=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The deployment on loopback (deploy/stack.py): two gunicorns behind nginx, PostGIS, Redis, huey
+# consumers and the HJ 212 receiver, and the main journeys through nginx (also part of make test).
+e2e-deploy: $(VENV)/.requirements-dev translations
+	scripts/system-packages.sh test
+	GRIDPATROL_TEST_POSTGRES=$$(scripts/test-postgres.sh) GRIDPATROL_REQUIRE_POSTGIS=1 \
+		GRIDPATROL_REQUIRE_DEPLOY=1 $(BIN)/python -m pytest tests/test_deploy.py -k postgis
 
 # ruff, mypy strict on the pure rule modules, and the import contracts of DESIGN.md.
 lint: $(VENV)/.requirements-dev

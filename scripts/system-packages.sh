@@ -2,7 +2,8 @@
 # Install the Debian/Ubuntu packages GridPatrol needs, only those missing.
 #   scripts/system-packages.sh venv    python3-venv (Debian's python3 ships without ensurepip)
 #   scripts/system-packages.sh run     SpatiaLite and a CJK font (make run)
-#   scripts/system-packages.sh test    + PostgreSQL with PostGIS, and Chromium (make test)
+#   scripts/system-packages.sh test    + PostgreSQL with PostGIS, Chromium, and nginx and Redis for
+#                                      the deployment's end-to-end tests (make test, make e2e-deploy)
 #   scripts/system-packages.sh bench   + PostgreSQL with PostGIS, wrk, Chromium and npm (make bench)
 set -eu
 
@@ -11,7 +12,8 @@ postgis=no
 case "${1:-run}" in
   venv) want="python3-venv" ;;
   run) ;;
-  test) want="$want chromium postgresql"; postgis=yes ;;
+  test) want="$want chromium postgresql nginx-light libnginx-mod-http-brotli-filter redis-server"
+    postgis=yes ;;
   bench) want="$want postgresql wrk chromium"; postgis=yes
     # Lighthouse comes from npm; a NodeSource nodejs brings its own npm (Debian's would clash).
     command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
@@ -25,7 +27,8 @@ Install these with your package manager, then run the command again:
   - SpatiaLite 5 (the mod_spatialite SQLite extension; set GRIDPATROL_SPATIALITE_LIBRARY_PATH
     to its path if it is not on the loader path)
   - a CJK font such as Noto Sans CJK SC (for photo watermarks)
-  - for tests: PostgreSQL 13+ with PostGIS 3, and Chromium (set GRIDPATROL_CHROMIUM to its path)
+  - for tests: PostgreSQL 13+ with PostGIS 3, Chromium (set GRIDPATROL_CHROMIUM to its path),
+    nginx (with the brotli filter module if there is one) and Redis
   - for benchmarks: wrk, chromium, nodejs and npm (Lighthouse)
 MSG
   exit 1
