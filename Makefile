@@ -40,7 +40,8 @@ run: $(VENV)/.requirements translations instance/secret_key
 	GRIDPATROL_SECRET_KEY=$$(cat instance/secret_key) $(BIN)/flask db upgrade
 	GRIDPATROL_SECRET_KEY=$$(cat instance/secret_key) $(BIN)/flask demo load --if-empty
 	GRIDPATROL_SECRET_KEY=$$(cat instance/secret_key) GRIDPATROL_SESSION_COOKIE_SECURE=false \
-		GRIDPATROL_DEMO_REPLAY=true GRIDPATROL_ALERT_RULES='{"level_threshold": 200}' PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+		GRIDPATROL_DEMO_REPLAY=true GRIDPATROL_ALERT_RULES='{"level_threshold": 200}' \
+		GRIDPATROL_HJ212_HEALTH_ADDRESS=127.0.0.1:2120 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
 # Every test, on SpatiaLite and PostGIS, browser tests included.
 test: $(VENV)/.requirements-dev translations

@@ -141,6 +141,12 @@ def _check_config(app):
     elif uri.startswith("postgresql://"):
         # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
         app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.split("://", 1)[1]
+    if uri.startswith(("postgresql://", "postgresql+psycopg://")):
+        # A database host that stopped answering fails a new connection in seconds, rather than
+        # after the operating system's two minutes: a worker (or the health check) is not held.
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options["connect_args"] = {"connect_timeout": 5, **options.get("connect_args", {})}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _trust_proxies(app):

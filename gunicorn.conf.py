@@ -19,10 +19,18 @@ takes. In production a buffering proxy (nginx) goes in front, and the worker onl
 requests. `timeout` gives a phone on a poor network two minutes for a photo when nothing is in
 front.
 
-Environment: WEB_CONCURRENCY (workers), GRIDPATROL_BIND (default 127.0.0.1:5000).
+Each worker counts its requests for /metrics in files of its own under PROMETHEUS_MULTIPROC_DIR
+when that is set (ops/metrics.py; emptied before gunicorn starts), and a scrape adds them up: a
+worker's counts stay after it exits, so the totals never drop, and `child_exit` removes what
+must not outlive it (prometheus_client's gauges of live processes).
+
+Environment: WEB_CONCURRENCY (workers), GRIDPATROL_BIND (default 127.0.0.1:5000),
+PROMETHEUS_MULTIPROC_DIR (metrics across workers).
 """
 
 import os
+
+from prometheus_client import multiprocess
 
 bind = os.environ.get("GRIDPATROL_BIND", "127.0.0.1:5000")
 worker_class = "sync"
@@ -30,3 +38,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or (os.cpu_count() or 1) + 1)
 timeout = 120  # seconds a request may take before its worker is replaced
 graceful_timeout = 30
 accesslog = "-"
+
+
+def child_exit(server, worker):
+    """A worker has exited (replaced, killed or stopped): forget its live-process gauges."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(worker.pid)

@@ -321,3 +321,30 @@ def answers_of(
         answered = Answered(*row)
         found.setdefault(answered.supervisor_id, []).append(answered)
     return found
+
+
+# --- what the operator's metrics read (ops.metrics) ----------------------------------------------
+
+
+def minute_readings_since(since: datetime) -> dict[str, int]:
+    """Minute values measured since `since` (naive UTC), by how they came ("hj212", "http",
+    "replay"): one range on the (period, measured_at) index, and on PostgreSQL only the newest
+    monthly partitions."""
+    rows = db.session.execute(
+        sa.select(Reading.source, sa.func.count())
+        .where(Reading.period == Period.MINUTE.value, Reading.measured_at >= since)
+        .group_by(Reading.source)
+    )
+    return {source: count for source, count in rows}
+
+
+def stations_reporting(since: datetime) -> dict[str, tuple[int, int]]:
+    """Stations by status: how many, and how many had a reading arrive since `since` (naive UTC).
+    The register is small (hundreds of stations), so this reads it whole."""
+    heard = sa.case((Station.last_reading_at >= since, 1), else_=0)
+    rows = db.session.execute(
+        sa.select(
+            Station.status, sa.func.count(), sa.func.coalesce(sa.func.sum(heard), 0)
+        ).group_by(Station.status)
+    )
+    return {status: (count, reporting) for status, count, reporting in rows}

@@ -107,4 +107,6 @@ class Delivery(db.Model):
     __table_args__ = (
         sa.Index("ix_delivery_user_at", "user_id", "at"),
         sa.Index("ix_delivery_grid_at", "grid_id", "at"),
+        # The metrics read the last hour of every delivery (ops/metrics.py).
+        sa.Index("ix_delivery_at", "at"),
     )

@@ -1,6 +1,7 @@
 """What pages read of a person's notifications."""
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -109,3 +110,17 @@ def deliveries_statement(scope: Scope, user_id: int) -> sa.Select:
         )
         mine = sa.or_(mine, Delivery.grid_id.in_(kept))
     return sa.select(Delivery).where(mine).order_by(Delivery.at.desc(), Delivery.id.desc())
+
+
+# --- what the operator's metrics read (ops.metrics) ----------------------------------------------
+
+
+def delivery_counts(since: datetime) -> dict[tuple[str, str], int]:
+    """Delivery attempts made since `since` (naive UTC), by channel and status. A range on
+    `at`, which has no index of its own yet: until it has one, this reads the whole log."""
+    rows = db.session.execute(
+        sa.select(Delivery.channel, Delivery.status, sa.func.count())
+        .where(Delivery.at >= since)
+        .group_by(Delivery.channel, Delivery.status)
+    )
+    return {(channel, status): count for channel, status, count in rows}

@@ -386,6 +386,9 @@ ROUTES.update(assess_routes(Route, sees))
 from tests.matrix_enforce import enforce_routes  # noqa: E402
 
 ROUTES.update(enforce_routes(Route, sees))
+from tests.matrix_ops import ops_routes  # noqa: E402
+
+ROUTES.update(ops_routes(Route))
 UNCHECKED = {"static"}  # files, the same for everyone
 
 

@@ -1004,6 +1004,9 @@ ROUTES: dict[tuple[str, str], Route] = {
 from tests import hostile_enforce  # noqa: E402 - needs Route and F above
 
 ROUTES.update(hostile_enforce.routes(Route, F))
+from tests import hostile_ops  # noqa: E402 - needs Route and F above
+
+ROUTES.update(hostile_ops.routes(Route, F))
 
 ELSEWHERE = {
     ("POST", "sync.items"),
