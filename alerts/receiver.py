@@ -219,6 +219,10 @@ class Receiver:
                     raise _Close(f"frame_timeout: {limits.frame_timeout}s") from None
                 raise _Close(f"idle: {limits.idle_timeout}s") from None
             if not data:
+                if splitter.in_frame:  # hung up mid-packet: the bytes are dropped, say so
+                    partial = splitter.pending_bytes()
+                    reason = f"connection closed {len(partial)} bytes into a frame"
+                    self._refuse(peer, "truncated", reason, partial)
                 return
             items = splitter.feed(data)
             for item in items:

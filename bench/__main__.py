@@ -3,6 +3,8 @@
 python -m bench             every benchmark in BENCHMARKS, in order
 python -m bench locate      only those named: their sections replace theirs in the report, the
                             others are kept as they were
+python -m bench soak        load and faults on the deployed stack (`make soak`), alone: never
+                            part of the full run; it writes docs/reliability.md
 """
 
 import importlib
@@ -40,6 +42,9 @@ BENCHMARKS = (
     "enforce",
 )
 
+# Run only when named, alone, each writing a report of its own: module name -> what it is.
+STANDALONE = {"soak": "load and faults on the deployed stack (docs/reliability.md)"}
+
 REPORT = ROOT / "docs" / "benchmarks.md"
 
 INTRO = """\
@@ -53,9 +58,20 @@ the writes) run on the same machine as the servers and share its cores.
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["hj212-soak"]:  # a run of its own, not a section of docs/benchmarks.md
+        return importlib.import_module("bench.soak_hj212").main(argv[1:])
+    if argv[:1] and argv[0] in STANDALONE:  # alone, never part of the full run
+        if len(argv) != 1:
+            print(f"{argv[0]} runs alone: python -m bench {argv[0]}")
+            return 2
+        if str(ROOT) not in sys.path:
+            sys.path.insert(0, str(ROOT))
+        importlib.import_module(f"bench.{argv[0]}").run()
+        return 0
     unknown = [n for n in argv if n not in BENCHMARKS]
     if unknown:
-        print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+        known = ", ".join((*BENCHMARKS, *STANDALONE))
+        print(f"unknown benchmark(s): {', '.join(unknown)}; known: {known}")
         return 2
     names = [n for n in BENCHMARKS if n in argv] if argv else list(BENCHMARKS)  # report order
     if str(ROOT) not in sys.path:
