@@ -3,12 +3,14 @@ installed): deploy/stack.py starts two gunicorn servers behind nginx with the sh
 configuration, Redis, two huey consumers and the HJ 212 receiver, on a copy of the demo in
 PostGIS. The tests go through nginx as phones and offices do."""
 
+import http.cookiejar
 import json
 import os
 import re
 import socket
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -200,6 +202,34 @@ def test_the_app_sees_the_address_nginx_saw_not_a_forged_one(stack, stack_app, b
         newest = db.session.scalar(sa.select(UserSession).order_by(UserSession.id.desc()).limit(1))
         assert newest.address == "127.0.0.1"
         db.session.remove()
+
+
+def _failed_sign_in(stack, login: str) -> int:
+    """A new browser (no cookie, no device cookie) signing in with a wrong password."""
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    with opener.open(stack.url + "/login", timeout=30) as answer:
+        token = re.search(rb'name="csrf_token" value="([^"]+)"', answer.read()).group(1)
+    form = {"login": login, "password": "not-the-password", "csrf_token": token.decode()}
+    try:
+        with opener.open(
+            stack.url + "/login?attempt=wrong", urllib.parse.urlencode(form).encode(), timeout=30
+        ) as answer:
+            return answer.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_log_in_throttling_counts_across_every_server_and_worker(stack):
+    """The counters are in Redis: five failures spread over two servers and four workers are
+    five failures, and the sixth is made to wait (with per-process counters no process would
+    have seen more than two)."""
+    statuses = [_failed_sign_in(stack, "nobody-tries-this") for _ in range(6)]
+    assert statuses[:5] == [401] * 5  # the form again, with "wrong name or password"
+    assert statuses[5] == 429
+    for index in (0, 1):
+        assert "POST /login?attempt=wrong" in stack.services[f"web{index}"].log(stack.logs)
 
 
 def _count(stack_app, model) -> int:
