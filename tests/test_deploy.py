@@ -23,13 +23,16 @@ from grid.models import UserSession
 from patrol.models import Patrol, Visit
 from tests.conftest import browser_sign_in, make_app
 from tests.slownet import SlowRelay
+from tests.test_browser_enforce_draws import test_a_month_from_the_draw_to_the_public_page
 from tests.test_browser_patrol import (
     open_patrol,
     photo_file,
     start_patrol,
+    test_patrol_offline_and_synced_once,
     visit_source,
     wait_synced,
 )
+from tests.test_browser_problems import names, phones, test_problem_up_the_grid_and_back
 
 STALL_S = 5  # a request through nginx answers well within this while slow uploads hang
 
@@ -56,6 +59,27 @@ def stack_app(stack):
     yield application
     with application.app_context():
         db.engine.dispose()
+
+
+# The browser suite's main journeys, run here through nginx: the fixtures they take, `live_server`
+# and `live_app`, are the stack's address and the app on its database in this module.
+JOURNEYS = (
+    test_patrol_offline_and_synced_once,
+    test_problem_up_the_grid_and_back,
+    test_a_month_from_the_draw_to_the_public_page,
+    names,
+    phones,
+)
+
+
+@pytest.fixture(scope="module")
+def live_server(stack):
+    return stack.url
+
+
+@pytest.fixture(scope="module")
+def live_app(stack_app):
+    return stack_app
 
 
 def fetch(url, data=None, headers=None, timeout=30):
