@@ -15,9 +15,11 @@ writes/s with a p95 of 0.42 to 0.52 s. Two processes of four threads each served
 with a p95 of 0.70 to 0.94 s (docs/benchmarks.md, "Writes under load").
 
 A sync worker reads a request's body itself, so a slow client holds it for as long as its upload
-takes. In production a buffering proxy (nginx) goes in front, and the worker only sees complete
-requests. `timeout` gives a phone on a poor network two minutes for a photo when nothing is in
-front.
+takes: tried directly, two half-sent uploads stall a server of two workers. In production nginx
+goes in front (deploy/nginx/), buffers every body, and the worker only sees complete requests;
+tests/test_deploy.py shows eight half-sent uploads through nginx stalling no one. `timeout`
+gives a phone on a poor network two minutes for a photo when nothing is in front (nginx's
+proxy_read_timeout is 130 s, just above it).
 
 Each worker counts its requests for /metrics in files of its own under PROMETHEUS_MULTIPROC_DIR
 when that is set (ops/metrics.py; emptied before gunicorn starts), and a scrape adds them up: a
