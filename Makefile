@@ -7,7 +7,7 @@ export SPATIALITE_LIBRARY_PATH ?= mod_spatialite
 PO := $(wildcard translations/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: run test e2e-deploy lint format bench translations extract-messages clean
+.PHONY: run test e2e-deploy soak lint format bench translations extract-messages clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -62,6 +62,7 @@ lint: $(VENV)/.requirements-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/bandit -c pyproject.toml -r . -q --severity-level medium
 
 format: $(VENV)/.requirements-dev
 	$(BIN)/ruff format .
@@ -70,6 +71,14 @@ format: $(VENV)/.requirements-dev
 # Benchmarks (not part of make test): writes docs/benchmarks.md. With BEFORE=<git revision>,
 # the home page, the sync, the photos, the writes under load and the problems are measured
 # against that code too.
+# Load and faults on the deployed stack for ten minutes (bench/soak.py; not part of make test):
+# the figures and the checks go to docs/reliability.md. Then the HJ 212 receiver under 1,000
+# connections (bench/soak_hj212.py).
+soak: $(VENV)/.requirements-dev translations
+	scripts/system-packages.sh test
+	$(BIN)/python -m bench soak
+	$(BIN)/python -m bench hj212-soak
+
 bench: $(VENV)/.requirements-dev translations
 	scripts/system-packages.sh bench
 	GRIDPATROL_TEST_POSTGRES=$$(scripts/test-postgres.sh) GRIDPATROL_BENCH_BEFORE=$(BEFORE) \

@@ -228,6 +228,11 @@ def _register_hooks(app):
         ("Referrer-Policy", "same-origin"),
         ("Permissions-Policy", "geolocation=(self), camera=(self)"),
         ("Cross-Origin-Opener-Policy", "same-origin"),
+        # Pages and data are kept by no cache, the browser's included (an office computer is
+        # shared; Back after signing out shows nothing): a response that may be kept says so
+        # itself (static files, the manifest, the service worker, map boundaries). The service
+        # worker's offline copies are its own (Cache API), deleted when the person signs out.
+        ("Cache-Control", "no-store"),
     ]
     if app.config["SESSION_COOKIE_SECURE"]:
         security.append(("Strict-Transport-Security", "max-age=31536000"))

@@ -47,7 +47,7 @@ def ensure_ahead(months: int = 3, today: date | None = None) -> list[str]:
         db.session.execute(
             sa.text(
                 # names made here from constants and a date, never from input
-                f"WITH moved AS (DELETE FROM {DEFAULT_PARTITION} WHERE measured_at >= :start "  # noqa: S608
+                f"WITH moved AS (DELETE FROM {DEFAULT_PARTITION} WHERE measured_at >= :start "  # noqa: S608  # nosec B608
                 f"AND measured_at < :end RETURNING *) INSERT INTO {name} SELECT * FROM moved"
             ),
             {"start": start, "end": end},

@@ -242,7 +242,7 @@ def station_values(
 # PostgreSQL as arrays, as alerts.services.store_batch sends them.
 _COLUMNS = "station_id, pollutant, period, measured_at, value, flag, received_at, source"
 _INSERT_SQLITE = (
-    f"INSERT INTO reading ({_COLUMNS}) VALUES (?, ?, '{Period.DAY}', ?, ?, 'N', ?, '{SOURCE}')"  # noqa: S608 - constants
+    f"INSERT INTO reading ({_COLUMNS}) VALUES (?, ?, '{Period.DAY}', ?, ?, 'N', ?, '{SOURCE}')"  # noqa: S608 - constants  # nosec B608
 )
 _INSERT_ARRAYS = sa.text(
     f"""
@@ -252,7 +252,7 @@ _INSERT_ARRAYS = sa.text(
         CAST(:stations AS integer[]), CAST(:pollutants AS varchar[]),
         CAST(:times AS timestamp[]), CAST(:values AS double precision[])
     ) AS t(s, p, m, v)
-    """  # noqa: S608 - constants
+    """  # noqa: S608 - constants  # nosec B608
 )
 
 

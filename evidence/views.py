@@ -42,7 +42,9 @@ def photo(photo_id, variant):
         abort(404)
     mimetype = item.content_type if variant == "original" else "image/jpeg"
     response = Response(data, mimetype=mimetype)
-    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    # Evidence may show people and places: kept by no cache, as pages are (the service worker
+    # keeps its own copy for offline reading, deleted when the person signs out).
+    response.headers["Cache-Control"] = "private, no-store"
     if variant == "original":
         response.headers["Content-Disposition"] = f'attachment; filename="photo-{item.id}"'
     return response

@@ -403,7 +403,7 @@ def document(doc_id):
         download_name=f"{_one_line(item.title)}.{ext}",
         max_age=0,
     )
-    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["Cache-Control"] = "private, no-store"  # a dossier names people
     return response
 
 

@@ -113,6 +113,9 @@ def test_static_files_are_cached_for_a_year_and_compressed(stack):
     assert status == 200
     assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
     assert headers["Content-Encoding"] in ("br", "gzip")
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Strict-Transport-Security"] == "max-age=31536000"
     # Without its hash, an hour: the file may change under that name.
     _status, headers, _ = fetch(stack.url + "/static/css/app.css")
     assert headers["Cache-Control"] == "public, max-age=3600"

@@ -39,7 +39,7 @@ def hub(scope: Scope) -> Markup:
     counties = None if prefecture else offices_of(scope)
     if not prefecture and not counties:
         return Markup("")
-    return Markup(  # noqa: S704 - the template autoescapes what it shows
+    return Markup(  # noqa: S704 - the template autoescapes what it shows  # nosec B704
         render_template(
             "enforce/exceed/_hub.html",
             prefecture=prefecture,

@@ -264,7 +264,7 @@ def cycle_due(scope: Scope) -> Markup:
     holiday is shown before the holiday); an empty Markup for who is no office."""
     if not is_office(scope):
         return Markup("")
-    return Markup(  # noqa: S704 - the template autoescapes what it shows
+    return Markup(  # noqa: S704 - the template autoescapes what it shows  # nosec B704
         render_template(
             "enforce/exceed/cycle_due.html",
             month=_last_month(local_today()),
