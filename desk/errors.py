@@ -1,6 +1,6 @@
 """Error pages: a clear message in the user's language, as a page, a fragment or JSON."""
 
-from flask import request
+from flask import make_response, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -42,7 +42,13 @@ def register_error_handlers(app):
     def _http(exc):
         code = exc.code or 500
         text = MESSAGES.get(code)
-        return render_error(code, text() if text else exc.description)
+        response = make_response(render_error(code, text() if text else exc.description))
+        # The headers the error carries besides its own page's type: Allow on a 405 (HTTP
+        # requires it), Retry-After, WWW-Authenticate.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc):

@@ -301,3 +301,13 @@ def test_a_no_store_page_still_opens_offline(page, context, live_server):
         assert page.locator("h1").first.inner_text() == heading
     finally:
         context.set_offline(False)
+
+
+def test_an_error_keeps_the_headers_it_carries(client, auth):
+    """A 405 says which methods the URL takes (HTTP requires Allow), as a page and as JSON."""
+    auth.login("cun")
+    for accept in ("text/html", "application/json"):
+        answer = client.delete("/sync/token", headers={"Accept": accept})
+        assert answer.status_code == 405
+        assert set(answer.headers["Allow"].replace(" ", "").split(",")) >= {"GET"}
+        assert answer.mimetype == accept
