@@ -1,9 +1,12 @@
 """Extension instances, initialised by create_app(); domains import them from here, never app.py."""
 
 import functools
+import logging
 import os
 import re
 import sqlite3
+import threading
+import time
 from collections.abc import Callable
 from contextvars import ContextVar
 
@@ -98,10 +101,47 @@ def after_commit(callback: Callable[[], None]) -> None:
     db.session.info.setdefault("after_commit", []).append(callback)
 
 
+# Waits in seconds before each new try of an after-commit call that failed: about ten minutes
+# in all, longer than a Redis restart or a cut in the network to it.
+AFTER_COMMIT_RETRIES = (1, 2, 4, 8, 15, 30, 60, 120, 120, 240)
+_log = logging.getLogger(__name__)
+
+
 @sa.event.listens_for(sa.orm.Session, "after_commit")
 def _run_after_commit(session) -> None:
+    """Run the calls waiting for this commit, once the whole transaction has committed: the
+    event fires for a savepoint released too (each sync item's), and a task queued then could
+    run before the rows it reads are committed, and find none. What was written stays committed
+    whatever the calls do, so one that fails (the task queue unreachable) neither turns the
+    answer into an error, which would tell a phone or a person that a kept write failed, nor
+    stops the others: it is logged and tried again in the background. Tasks run in process
+    (huey.immediate) are called as they are."""
+    if session.in_nested_transaction():  # a savepoint released; the transaction goes on
+        return
     for callback in session.info.pop("after_commit", []):
-        callback()
+        if huey.immediate:
+            callback()
+            continue
+        try:
+            callback()
+        except Exception:
+            _log.exception("a task was not queued after a commit; trying again in the background")
+            threading.Thread(target=_call_again, args=(callback,), daemon=True).start()
+
+
+def _call_again(callback: Callable[[], None]) -> bool:
+    """Try an after-commit call again after each wait until it goes through; whether it did."""
+    waits = AFTER_COMMIT_RETRIES
+    for tries, wait in enumerate(waits, start=1):
+        time.sleep(wait)
+        try:
+            callback()
+        except Exception:  # noqa: S112 - still unreachable: wait longer
+            continue
+        _log.warning("a task was queued after a commit at the %s. retry", tries)
+        return True
+    _log.error("a task was never queued after a commit (%s tries): %r", len(waits), callback)
+    return False
 
 
 @sa.event.listens_for(sa.orm.Session, "after_soft_rollback")

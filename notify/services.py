@@ -10,6 +10,7 @@ the screen until touched (kinds "alert.*" stay too). A message for a county's We
 groups goes with `to_group(grid_id, title, lines, mobiles)`.
 """
 
+import functools
 import ipaddress
 import time
 from collections.abc import Iterable, Sequence
@@ -267,10 +268,6 @@ def to_group(grid_id: int, title: str, lines: Sequence[str], mobiles: Iterable[s
         )
         wanted = [m for m in wanted if m not in muted]
     text = [str(line) for line in lines]
-
-    def send() -> None:
-        for robot_id in ids:
-            tasks.robot_one(robot_id, str(title), text, wanted)
-
-    after_commit(send)
+    for robot_id in ids:  # one call each: queued again alone if the queue was unreachable
+        after_commit(functools.partial(tasks.robot_one, robot_id, str(title), text, wanted))
     return len(ids)

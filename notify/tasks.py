@@ -35,7 +35,12 @@ def _attempt(options: dict, current) -> tuple[int, float | None]:
     return number, (current.retry_delay if left > 0 else None)
 
 
-@task()
+# The fan-out reads everything first and queues after: a database error (a restart) can only
+# come before anything was queued, so that trying it again sends nothing twice.
+DELIVER = {"retries": 5, "retry_delay": 10, "retry_backoff": 2}  # 10 s to 160 s
+
+
+@task(**DELIVER)
 def deliver(notification_ids: list[int], url: str | None) -> None:
     """Deliver notifications on their people's chosen channels: a task per browser and phone,
     so that one slow or failing device is retried alone."""
@@ -46,6 +51,7 @@ def deliver(notification_ids: list[int], url: str | None) -> None:
         .where(Notification.id.in_(notification_ids))
         .order_by(Notification.id)
     ).all()
+    pushes, texts = [], []
     for notification, user, choice in rows:
         if not user.active:
             continue
@@ -65,14 +71,17 @@ def deliver(notification_ids: list[int], url: str | None) -> None:
                 .where(PushSubscription.user_id == user.id)
                 .order_by(PushSubscription.id)
             )
-            for subscription_id in subscriptions:
-                push_one(notification.id, subscription_id, payload)
+            pushes += [(notification.id, s, payload) for s in subscriptions]
         if sms and user.mobile:
             with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
                 text = f"【{_('GridPatrol')}】{payload['body']}"
             if payload.get("deadline_text"):
                 text += f" {payload['deadline_text']}"
-            sms_one(notification.id, user.mobile, text)
+            texts.append((notification.id, user.mobile, text))
+    for notification_id, subscription_id, payload in pushes:
+        push_one(notification_id, subscription_id, payload)
+    for notification_id, mobile, text in texts:
+        sms_one(notification_id, mobile, text)
 
 
 @task(context=True, **PUSH)

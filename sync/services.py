@@ -379,11 +379,20 @@ def plan_photo(up: Upload, upload: PhotoUpload) -> dict | PhotoPlan:
 
 
 def prepare_photo(plan: PhotoPlan, data: bytes, store: PhotoStore) -> evidence.Prepared:
-    """Decode, check, derive and store the photo (outside the write transaction)."""
+    """Decode, check, derive and store the photo (outside the write transaction). A store that
+    cannot write (a disk full or read-only) is the server's passing trouble, not the photo's:
+    503, which the phone's queue keeps and sends again."""
     try:
         return evidence.prepare(data, plan.moment, store)
     except photos.PhotoRejected as exc:
         raise SyncRefused(exc.code, evidence.refusal(exc), exc.status) from exc
+    except OSError as exc:
+        current_app.logger.error("photo storage failed: %s", exc)
+        raise SyncRefused(
+            "storage_unavailable",
+            _l("The photo could not be stored just now; it will be sent again."),
+            503,
+        ) from exc
 
 
 def record_photo(
