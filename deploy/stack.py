@@ -17,6 +17,12 @@ What runs, each in a process of its own:
 
 PostgreSQL is not started here: the caller gives a database (the test suite's cluster, or a
 server's). The gunicorns get TRUSTED_PROXIES=1, so the app believes nginx's X-Forwarded-For.
+
+For fault tests (`make soak`, bench/soak.py) two options make the parts that can fail real:
+`redis_relay=True` puts every service's Redis connection through a TCP relay whose `cut(seconds)`
+drops the network to Redis (every connection reset, new ones blackholed), and `photo_mount=True`
+serves the photo folder from a bind mount of itself that `photos_read_only()` remounts read-only
+(root ignores file modes, not a read-only mount).
 """
 
 import argparse
@@ -27,6 +33,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +72,12 @@ def available() -> str | None:
         if shutil.which(program) is None and not Path(f"/usr/sbin/{program}").exists():
             return f"{program} is not installed (scripts/system-packages.sh test installs it)"
     return None
+
+
+def _mount(*args: str) -> None:
+    done = subprocess.run(["mount", *args], capture_output=True, text=True)  # noqa: S603, S607
+    if done.returncode != 0:
+        raise RuntimeError(f"mount {' '.join(args)} failed: {done.stderr.strip()}")
 
 
 def _program(name: str) -> str:
@@ -114,6 +127,98 @@ class Service:
             self.proc.wait(timeout=10)
 
 
+class TcpRelay:
+    """A TCP relay on 127.0.0.1 to `target` whose network can be cut: `cut(seconds)` resets every
+    connection through it and, for that long, blackholes new ones (accepted, then never answered:
+    a peer behind a dropped link), which are closed when the link comes back."""
+
+    def __init__(self, target_port: int, port: int | None = None) -> None:
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", port or 0))
+        self.port = self.listener.getsockname()[1]
+        self._lock = threading.Lock()
+        self._pairs: set[tuple[socket.socket, socket.socket]] = set()
+        self._held: list[socket.socket] = []
+        self._cut_until = 0.0
+        self._closing = False
+        threading.Thread(target=self._accept, daemon=True, name="relay-accept").start()
+
+    def _accept(self) -> None:
+        while not self._closing:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                if time.monotonic() < self._cut_until:
+                    self._held.append(client)
+                    continue
+            try:
+                server = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
+            except OSError:
+                client.close()
+                continue
+            server.settimeout(None)
+            pair = (client, server)
+            with self._lock:
+                self._pairs.add(pair)
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b, pair), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, pair: tuple) -> None:
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            self._drop(pair)
+
+    def _drop(self, pair: tuple, reset: bool = False) -> None:
+        with self._lock:
+            self._pairs.discard(pair)
+        for sock in pair:
+            try:
+                if reset:  # RST, as a dropped link's peer eventually sees it
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+                sock.close()
+            except OSError:
+                pass
+
+    def cut(self, seconds: float) -> None:
+        """Drop the link for `seconds` (returns at once)."""
+        with self._lock:
+            self._cut_until = time.monotonic() + seconds
+            pairs = list(self._pairs)
+        for pair in pairs:
+            self._drop(pair, reset=True)
+        timer = threading.Timer(seconds, self._mend)
+        timer.daemon = True
+        timer.start()
+
+    def _mend(self) -> None:
+        with self._lock:
+            held, self._held = self._held, []
+        for sock in held:
+            sock.close()
+
+    @property
+    def is_cut(self) -> bool:
+        return time.monotonic() < self._cut_until
+
+    def close(self) -> None:
+        self._closing = True
+        self.listener.close()
+        with self._lock:
+            pairs = list(self._pairs)
+        for pair in pairs:
+            self._drop(pair)
+        self._mend()
+
+
 @dataclass
 class Stack:
     database_url: str
@@ -123,6 +228,8 @@ class Stack:
     home: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="gridpatrol-stack-")))
     extra_env: dict[str, str] = field(default_factory=dict)
     services: dict[str, Service] = field(default_factory=dict)
+    redis_relay: bool = False  # the services reach Redis through a relay that can be cut
+    photo_mount: bool = False  # the photo folder is a bind mount that can be made read-only
 
     def __post_init__(self) -> None:
         self.logs = self.home / "logs"
@@ -130,6 +237,10 @@ class Stack:
         for folder in (self.logs, self.photos):
             folder.mkdir(parents=True, exist_ok=True)
         self.redis_port = free_port()
+        # Where the services connect for Redis: Redis itself, or the relay in front of it.
+        self.redis_client_port = free_port() if self.redis_relay else self.redis_port
+        self.relay: TcpRelay | None = None
+        self._mounted = False
         self.nginx_port = free_port()
         self.hj212_port = free_port()
         self.server_ports = [free_port() for _ in range(self.servers)]
@@ -145,7 +256,7 @@ class Stack:
 
     def app_env(self) -> dict[str, str]:
         """The environment file every service of a server reads (gridpatrol.env.example)."""
-        redis = f"redis://127.0.0.1:{self.redis_port}"
+        redis = f"redis://127.0.0.1:{self.redis_client_port}"
         return {
             **os.environ,
             "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -287,6 +398,11 @@ http {{
     def start(self) -> "Stack":
         self._define()
         try:
+            if self.photo_mount:
+                _mount("--bind", str(self.photos), str(self.photos))
+                self._mounted = True
+            if self.redis_relay:
+                self.relay = TcpRelay(self.redis_port, self.redis_client_port)
             for service in self.services.values():
                 service.start(self.logs)
         except BaseException:
@@ -297,6 +413,35 @@ http {{
     def stop(self) -> None:
         for service in reversed(list(self.services.values())):
             service.stop()
+        if self.relay is not None:
+            self.relay.close()
+            self.relay = None
+        if self._mounted:
+            subprocess.run(["umount", str(self.photos)], check=False)  # noqa: S603, S607
+            self._mounted = False
+
+    def cut_redis(self, seconds: float) -> None:
+        """Drop the network between every service and Redis for `seconds` (redis_relay=True)."""
+        if self.relay is None:
+            raise RuntimeError("the stack was started without redis_relay")
+        self.relay.cut(seconds)
+
+    def photos_read_only(self, read_only: bool = True) -> None:
+        """Remount the photo folder read-only, or writable again (photo_mount=True)."""
+        if not self._mounted:
+            raise RuntimeError("the stack was started without photo_mount")
+        mode = "remount,bind,ro" if read_only else "remount,bind,rw"
+        # The kernel refuses to make a mount read-only while a file on it is open for writing
+        # ("mount point is busy"): under load, try again until a moment without one.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                _mount("-o", mode, str(self.photos))
+                return
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def restart(self, name: str) -> None:
         service = self.services[name]
