@@ -21,6 +21,7 @@ import problems
 import sources
 import sync
 from extensions import (
+    REDIS_TIMEOUTS,
     bind_tasks,
     compress,
     configure_engine,
@@ -63,7 +64,8 @@ DEFAULTS = {
     "RATELIMIT_HEADERS_ENABLED": True,
     "MAX_CONTENT_LENGTH": 24 * 1024 * 1024,  # several photos plus their form fields
     "SPATIALITE_LIBRARY_PATH": "mod_spatialite",
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
+    # PostgreSQL's connections are checked as they leave the pool (below); SQLite's are files.
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
     # Responses are compressed for clients that accept it (Flask-Compress): pages, styles,
     # scripts, JSON, GeoJSON, SVG and the manifest; photos and documents are JPEG, PNG or PDF,
     # compressed already, and are sent as they are. Brotli where the browser offers it, else
@@ -133,6 +135,11 @@ def _check_config(app):
             "`python -c 'import secrets; print(secrets.token_hex(32))'` and export it "
             "(`make run` keeps one in instance/secret_key)."
         )
+    fallbacks = app.config.get("SECRET_KEY_FALLBACKS")
+    if isinstance(fallbacks, str):
+        # One old key written bare (not as the JSON list the environment is read as): one key,
+        # never a list of its characters, each of which would then sign a valid cookie.
+        app.config["SECRET_KEY_FALLBACKS"] = [fallbacks]
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite"):
         options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
@@ -144,9 +151,16 @@ def _check_config(app):
     if uri.startswith(("postgresql://", "postgresql+psycopg://")):
         # A database host that stopped answering fails a new connection in seconds, rather than
         # after the operating system's two minutes: a worker (or the health check) is not held.
+        # A pooled connection the server dropped (PostgreSQL restarted) is replaced as it leaves
+        # the pool, one round trip, instead of failing the request that took it.
         options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
         options["connect_args"] = {"connect_timeout": 5, **options.get("connect_args", {})}
+        options.setdefault("pool_pre_ping", True)
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    if app.config["RATELIMIT_STORAGE_URI"].startswith(("redis://", "rediss://")):
+        # Redis out of reach (its network cut) fails a log-in's counters in seconds (503, try
+        # again), instead of holding the request until the link comes back.
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", dict(REDIS_TIMEOUTS))
 
 
 def _trust_proxies(app):

@@ -23,6 +23,9 @@ from flask_wtf import CSRFProtect
 from geoalchemy2 import alembic_helpers
 from geoalchemy2.admin.dialects.sqlite import init_spatialite
 from huey import Huey, RedisHuey, SqliteHuey
+from redis import ConnectionPool
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.orm import DeclarativeBase
 
 try:  # an SQLite that can load extensions, for Pythons whose sqlite3 cannot (linux x86_64)
@@ -46,6 +49,13 @@ compress = Compress()
 
 # --- the task queue ------------------------------------------------------------------------------
 
+# Seconds a Redis connection (the task queue's, the rate limiter's) waits to connect and for an
+# answer. Without them, a cut network to Redis (packets dropped, not refused) held every request
+# that queued a task or counted a log-in until the link came back (docs/reliability.md); with
+# them the request goes on (a task is queued again in the background, see after_commit) or is
+# answered 503. The consumer's blocking read waits 1 s, well inside the answer's 5.
+REDIS_TIMEOUTS = {"socket_connect_timeout": 3, "socket_timeout": 5}
+
 
 def _task_queue() -> Huey:
     """huey, on Redis when GRIDPATROL_TASKS_URL is a redis:// URL (several servers share the
@@ -54,7 +64,10 @@ def _task_queue() -> Huey:
     consumer (worker.py) and the web processes must agree on it before any app is made."""
     url = os.environ.get("GRIDPATROL_TASKS_URL", "")
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey("gridpatrol", url=url)
+        # Options in the URL (?socket_timeout=...) win over these.
+        return RedisHuey(
+            "gridpatrol", connection_pool=ConnectionPool.from_url(url, **REDIS_TIMEOUTS)
+        )
     path = os.environ.get("GRIDPATROL_TASKS_FILE") or os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "instance", "tasks.db"
     )
@@ -93,6 +106,22 @@ def task(**options) -> Callable:
 def periodic_task(schedule, **options) -> Callable:
     """A periodic huey task (`schedule` a huey.crontab) that runs in the app's context."""
     return lambda function: huey.periodic_task(schedule, **options)(_in_app_context(function))
+
+
+def backend_unavailable(exc: Exception) -> bool:
+    """Whether `exc` is a part the app needs being out of reach for a while, not a fault of the
+    request or of the code: the database restarting or unreachable (PostgreSQL's connection
+    errors, a connection found dropped, SQLite's file locked too long), Redis out of reach."""
+    if isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
+        return True
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, sa.exc.InterfaceError):
+        return True
+    if not isinstance(exc, sa.exc.OperationalError):
+        return False
+    # SQLite calls a missing table an OperationalError too: that one is a fault.
+    return "sqlite" not in type(exc.orig).__module__ or "locked" in str(exc.orig)
 
 
 def after_commit(callback: Callable[[], None]) -> None:

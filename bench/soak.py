@@ -1105,22 +1105,30 @@ Fixed (each with a test in tests/test_soak_findings.py):
    now a 503 `storage_unavailable` for a sync photo ("could not be stored just now; it will
    be sent again"), which the phone's queue keeps (`sync.services.prepare_photo`).
 
-Not fixed here (for the lead; see the report of brief H4):
+Found by the first full run (5 errors), fixed, each with a test in tests/test_backend_outages.py
+or tests/test_deploy.py:
 
-- `SQLALCHEMY_ENGINE_OPTIONS` sets `pool_pre_ping: False`: after a PostgreSQL restart each
-  worker's pooled connection fails once more (500) before it is replaced. `pool_pre_ping: True`
-  for PostgreSQL costs one round trip per checkout on loopback and removes those 500s.
-- Stopping a gunicorn server (SIGTERM) resets the requests nginx had already passed to it and
-  that its workers had not taken yet; nginx does not pass a POST on to the other server (rightly:
-  it is not idempotent), so phones get 502 and send again. Take a server out of nginx's upstream
-  (`down`, `nginx -s reload`) before stopping it.
-- A SIGKILLed worker's request in flight gets a 502; the phone sends it again (nothing to fix).
-- No timeout on the Redis connections: while the network to Redis is cut (blackholed), every
-  request that touches Redis (the task queue, the rate limiter's counters) waits until the link
-  comes back: the p95 of the requests during the 30 s cut was about 22 s, and no error. Set
-  `socket_timeout` and `socket_connect_timeout` (a few seconds) on the huey and limiter
-  connections (`GRIDPATROL_TASKS_URL=redis://...?socket_timeout=3&socket_connect_timeout=3`,
-  the limiter's storage options) so that they fail fast; finding 2's retry then queues the task.
+5. **500s after PostgreSQL restarted.** Each worker's pooled connection was dead, and was used
+   once more (a 500) before the pool replaced it. PostgreSQL's pool now checks a connection as it
+   leaves (`pool_pre_ping`, one round trip on the local network). A request in flight while the
+   database is down, or a database out of reach, is now a 503 with Retry-After ("nothing was
+   saved; try again"), and a sync item a 503 of its own, which the phone's queue sends again:
+   not a 500 (`extensions.backend_unavailable`, `desk/errors.py`).
+6. **A 502 when a server was stopped.** Stopping a gunicorn server resets the requests nginx had
+   passed to it and its workers had not taken; nginx does not resend a POST. The phone's sync
+   (`/sync/items`, `/sync/photos`) is idempotent by each item's and photo's own id, so nginx now
+   passes those on to the other server (`non_idempotent` on that location only); a form's POST
+   still is not resent. Taking a server out of the upstream first (`down`, `nginx -s reload`)
+   is still the gentler way to stop one (docs/operations.md).
+7. **Requests held while the network to Redis was cut.** No timeout on Redis connections: every
+   request that queued a task or counted a log-in waited until the link came back (p95 about
+   22 s during the 30 s cut). Redis connections now give up after 3 s to connect and 5 s for an
+   answer (`extensions.REDIS_TIMEOUTS`, for the task queue and the rate limiter; options in the
+   URL win): a task is queued again in the background (finding 2), a log-in answered 503.
+
+A SIGKILLed worker's request in flight: a sync item or photo is passed on to the other server
+as above (applied there, or answered as the first time if the killed worker had committed it); a
+form's POST gets nginx's 503 page, and its person sends it again.
 """
 
 

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from extensions import db
+from extensions import backend_unavailable, db
 from grid.errors import Conflict, ServiceError
 from grid.htmx import render_error
 
@@ -17,7 +17,10 @@ MESSAGES = {
     413: lambda: _("The upload is too large."),
     429: lambda: _("Too many attempts. Please wait a moment and try again."),
     500: lambda: _("Something went wrong on the server. Nothing was saved."),
+    503: lambda: _("The server cannot save just now. Nothing was saved; try again in a moment."),
 }
+# Seconds a client is asked to wait after a 503 (a phone's queue sends again by itself).
+RETRY_AFTER = 10
 
 
 def register_error_handlers(app):
@@ -53,5 +56,14 @@ def register_error_handlers(app):
     @app.errorhandler(Exception)
     def _unexpected(exc):
         db.session.rollback()
+        if backend_unavailable(exc):
+            # Not a 500: what the request wrote was rolled back, and the same request will go
+            # through once the part is back. Phones' queues keep and resend on a 503.
+            app.logger.error(
+                "%s on %s %s: %s", type(exc).__name__, request.method, request.path, exc
+            )
+            response = make_response(render_error(503, MESSAGES[503]()))
+            response.headers["Retry-After"] = str(RETRY_AFTER)
+            return response
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return render_error(500, MESSAGES[500]())
