@@ -184,7 +184,11 @@ def _device_nonces() -> dict[int, str]:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+    """Signs with SECRET_KEY; reads what SECRET_KEY_FALLBACKS signed too, as Flask's session
+    does, so that a rotated key does not forget every phone's trusted device."""
+    config = current_app.config
+    keys = [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]  # newest last
+    return URLSafeTimedSerializer(keys, salt=_SALT)
 
 
 def _key(kind: str, account: str, client: str) -> str:

@@ -6,6 +6,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from app import create_app
 from extensions import db
 from grid.models import User
 from tests.conftest import DEMO_PASSWORD, csrf_token
@@ -184,6 +185,39 @@ def test_a_device_that_signed_in_before_is_let_in_when_the_account_is_locked(
     assert owner.get("/").status_code == 200
 
 
+def test_a_rotated_secret_key_keeps_sessions_and_devices_while_the_old_one_is_a_fallback(
+    app, client, monkeypatch
+):
+    """docs/operations.md, key rotation: the new key signs, the old one (SECRET_KEY_FALLBACKS)
+    is still read, so nobody in the field is signed out or loses a trusted device that day."""
+    monkeypatch.setitem(app.config, "LOGIN_LIMIT_PER_ACCOUNT", "2 per hour")
+    assert attempt(client, DEMO_PASSWORD, OWNER).status_code == 302
+    # Signed with the old key: the browser's session and its trusted device.
+    name = app.config["SESSION_COOKIE_NAME"]
+    session = client.get_cookie(name).value
+    device = client.get_cookie("gp_device", path="/login").value
+    old = app.config["SECRET_KEY"]
+    monkeypatch.setitem(app.config, "SECRET_KEY", "a-new-secret-key-for-the-rotation-test")
+    monkeypatch.setitem(app.config, "SECRET_KEY_FALLBACKS", [old])
+    kept = app.test_client()
+    kept.set_cookie(name, session)
+    assert kept.get("/").status_code == 200  # still signed in
+    bot = app.test_client()
+    assert [attempt(bot, "guess", "192.0.2.8").status_code for _ in range(2)] == [401, 401]
+    # The account is locked; the owner's device cookie, signed with the old key, still counts.
+    phone = app.test_client()
+    phone.set_cookie("gp_device", device, path="/login")
+    assert attempt(phone, DEMO_PASSWORD, OWNER).status_code == 302
+    # Once the old key is dropped, what it signed is read no more.
+    monkeypatch.setitem(app.config, "SECRET_KEY_FALLBACKS", [])
+    again = app.test_client()
+    again.set_cookie("gp_device", device, path="/login")
+    assert attempt(again, DEMO_PASSWORD, OWNER).status_code == 429
+    over = app.test_client()
+    over.set_cookie(name, session)
+    assert over.get("/").status_code == 302  # to the log-in page: that session is over
+
+
 def test_a_device_cookie_is_for_its_own_account_only(app, client, monkeypatch):
     monkeypatch.setitem(app.config, "LOGIN_LIMIT_PER_ACCOUNT", "2 per hour")
     assert attempt(client, DEMO_PASSWORD, OWNER, login="zhou").status_code == 302
@@ -267,3 +301,16 @@ def test_scripts_get_401_not_a_redirect(client):
     assert response.status_code == 401 and response.json["error"] == "login_required"
     response = client.get("/", headers={"HX-Request": "true"})
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [("old-key", ["old-key"]), ('["old-1", "old-2"]', ["old-1", "old-2"])],
+)
+def test_secret_key_fallbacks_from_the_environment_are_whole_keys(monkeypatch, written, read):
+    """A bare key would otherwise be taken as a list of its characters, each a valid key."""
+    monkeypatch.setenv("GRIDPATROL_SECRET_KEY_FALLBACKS", written)
+    application = create_app(
+        {"SECRET_KEY": "k" * 32, "SQLALCHEMY_DATABASE_URI": "sqlite://", "TESTING": True}
+    )
+    assert application.config["SECRET_KEY_FALLBACKS"] == read
