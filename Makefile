@@ -73,11 +73,11 @@ format: $(VENV)/.requirements-dev
 # against that code too.
 # Load and faults on the deployed stack for ten minutes (bench/soak.py; not part of make test):
 # the figures and the checks go to docs/reliability.md. Then the HJ 212 receiver under 1,000
-# connections (bench/soak_hj212.py).
+# connections for ten minutes (bench/soak_hj212.py): docs/reliability-hj212.md.
 soak: $(VENV)/.requirements-dev translations
 	scripts/system-packages.sh test
 	$(BIN)/python -m bench soak
-	$(BIN)/python -m bench hj212-soak
+	GRIDPATROL_HJ212_SOAK_REPORT=docs/reliability-hj212.md $(BIN)/python -m bench hj212-soak
 
 bench: $(VENV)/.requirements-dev translations
 	scripts/system-packages.sh bench

@@ -114,6 +114,10 @@ def backend_unavailable(exc: Exception) -> bool:
     errors, a connection found dropped, SQLite's file locked too long), Redis out of reach."""
     if isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
         return True
+    if isinstance(exc, sa.exc.PendingRollbackError):
+        # A commit after a statement lost its connection: "Can't reconnect until invalid
+        # transaction is rolled back" (SQLAlchemy's words for a connection found dropped).
+        return "invalid transaction" in str(exc)
     if not isinstance(exc, sa.exc.DBAPIError):
         return False
     if exc.connection_invalidated or isinstance(exc, sa.exc.InterfaceError):

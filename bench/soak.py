@@ -1111,9 +1111,14 @@ or tests/test_deploy.py:
 5. **500s after PostgreSQL restarted.** Each worker's pooled connection was dead, and was used
    once more (a 500) before the pool replaced it. PostgreSQL's pool now checks a connection as it
    leaves (`pool_pre_ping`, one round trip on the local network). A request in flight while the
-   database is down, or a database out of reach, is now a 503 with Retry-After ("nothing was
-   saved; try again"), and a sync item a 503 of its own, which the phone's queue sends again:
-   not a 500 (`extensions.backend_unavailable`, `desk/errors.py`).
+   database is down, or a database out of reach, is now a 503 with Retry-After (JSON for the
+   phone's queue, which sends again; nginx's own "unavailable" page for a browser), not a 500
+   (`extensions.backend_unavailable`, `desk/errors.py`). A sync batch that loses the database
+   half-way is a 503 as a whole: its transaction is lost with the connection, the items before
+   too. The second run found the error answers themselves failing: each read the account again
+   (for the language, for the page's menu) from the database that was down, and became a bare
+   500. The 503 is now made without the database, and any error page that cannot be made for
+   that reason becomes the 503.
 6. **A 502 when a server was stopped.** Stopping a gunicorn server resets the requests nginx had
    passed to it and its workers had not taken; nginx does not resend a POST. The phone's sync
    (`/sync/items`, `/sync/photos`) is idempotent by each item's and photo's own id, so nginx now
@@ -1287,7 +1292,8 @@ def report(
 
 Written by `make soak` (`python -m bench soak`; bench/soak.py, bench/soak_locust.py); run on
 demand, never by the tests. The load generator runs on the same machine as the whole stack and
-shares its cores.
+shares its cores. The HJ 212 receiver's own soak (1,000 connections, slow senders and garbage)
+follows it in `make soak` and is in docs/reliability-hj212.md.
 
 {machine}
 

@@ -3,7 +3,7 @@
 
 The real receiver process (`flask alerts hj212-serve`) on a migrated SpatiaLite file with its own
 stations; one asyncio client process opens 1,000 connections at once, of the kinds in MIX, and
-keeps them coming for GRIDPATROL_HJ212_SOAK_SECONDS (default 180). Well-behaved stations send
+keeps them coming for GRIDPATROL_HJ212_SOAK_SECONDS (default 600). Well-behaved stations send
 minute packets at a steady rate and wait for each reply; slow senders dribble a packet a byte a
 second; idle connections never send; garbage is random bytes, oversized frames, bad CRCs, wrong
 passwords and half frames followed by a close. A connection the receiver closes is opened again,
@@ -42,7 +42,7 @@ from zoneinfo import ZoneInfo
 
 from bench.common import PYTHON, ROOT, Context, fmt_int, free_port, machine_markdown, table
 
-SECONDS = 180.0  # default run; GRIDPATROL_HJ212_SOAK_SECONDS overrides
+SECONDS = 600.0  # default run; GRIDPATROL_HJ212_SOAK_SECONDS overrides
 # Connections open at once, by kind (1,000 in all). Garbage is spread over its five forms.
 MIX = {
     "good": 400,

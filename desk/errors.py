@@ -1,13 +1,16 @@
 """Error pages: a clear message in the user's language, as a page, a fragment or JSON."""
 
-from flask import make_response, request
+import functools
+from pathlib import Path
+
+from flask import g, jsonify, make_response, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from extensions import backend_unavailable, db
+from extensions import backend_unavailable, db, login_manager
 from grid.errors import Conflict, ServiceError
-from grid.htmx import render_error
+from grid.htmx import render_error, wants_json
 
 MESSAGES = {
     400: lambda: _("The request could not be understood."),
@@ -24,7 +27,29 @@ RETRY_AFTER = 10
 
 
 def register_error_handlers(app):
-    @app.errorhandler(CSRFError)
+    def handler(kind):
+        """app.errorhandler(kind), and a page that cannot be made because the database (or
+        Redis) is out of reach (the menu reads the account) is the 503 instead of a bare 500."""
+
+        def register(function):
+            @functools.wraps(function)
+            def answer(exc):
+                try:
+                    return function(exc)
+                except Exception as failed:
+                    if not backend_unavailable(failed):
+                        raise
+                    db.session.rollback()
+                    app.logger.error(
+                        "%s while answering %r: %s", type(failed).__name__, exc, failed
+                    )
+                    return _unavailable(app)
+
+            return app.errorhandler(kind)(answer)
+
+        return register
+
+    @handler(CSRFError)
     def _csrf(exc):
         return render_error(
             400,
@@ -34,14 +59,14 @@ def register_error_handlers(app):
             ),
         )
 
-    @app.errorhandler(ServiceError)
+    @handler(ServiceError)
     def _refused(exc):
         # A refusal no unit of work caught (a query string that cannot be read, say): 400, or
         # 409 when someone else changed the record first. Nothing was kept.
         db.session.rollback()
         return render_error(409 if isinstance(exc, Conflict) else 400, str(exc))
 
-    @app.errorhandler(HTTPException)
+    @handler(HTTPException)
     def _http(exc):
         code = exc.code or 500
         text = MESSAGES.get(code)
@@ -53,7 +78,7 @@ def register_error_handlers(app):
                 response.headers[name] = value
         return response
 
-    @app.errorhandler(Exception)
+    @handler(Exception)
     def _unexpected(exc):
         db.session.rollback()
         if backend_unavailable(exc):
@@ -62,8 +87,22 @@ def register_error_handlers(app):
             app.logger.error(
                 "%s on %s %s: %s", type(exc).__name__, request.method, request.path, exc
             )
-            response = make_response(render_error(503, MESSAGES[503]()))
-            response.headers["Retry-After"] = str(RETRY_AFTER)
-            return response
+            return _unavailable(app)
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return render_error(500, MESSAGES[500]())
+
+
+def _unavailable(app):
+    """503 with Retry-After, made without the database: the account is not read again (it is
+    anonymous for the rest of the answer, the hooks included), the message is in the language
+    of the cookie, and a page is nginx's own "unavailable" page, which needs nothing."""
+    g._login_user = login_manager.anonymous_user()  # Flask-Login's slot for current_user
+    if wants_json():
+        response = jsonify(error=503, message=MESSAGES[503]())
+    else:
+        page = Path(app.static_folder, "errors", "503.html").read_bytes()
+        response = make_response(page)
+        response.mimetype = "text/html"
+    response.status_code = 503
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response

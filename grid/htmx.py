@@ -19,14 +19,15 @@ def page_or_fragment(page: str, fragment: str, **context):
     return response
 
 
-def _wants_json() -> bool:
+def wants_json() -> bool:
+    """Whether a script asked (it sends or accepts JSON): it gets the error as JSON."""
     return request.accept_mimetypes.best == "application/json" or request.is_json
 
 
 def render_error(code: int, message: str, back: str | None = None):
     """An error with its message in the user's language: JSON to scripts, a fragment to htmx, a
     page otherwise (with a link `back` to where the user came from, when given)."""
-    if _wants_json():
+    if wants_json():
         return jsonify(error=code, message=message), code
     template = "desk/errors/_error.html" if is_htmx() else "desk/errors/error.html"
     return render_template(template, code=code, message=message, back=back), code

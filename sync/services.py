@@ -199,16 +199,12 @@ def set_times(record, stamp: clock.Stamp, timing: clock.Timing, received_at: dat
     record.clock_skewed = timing.skewed
 
 
-# An item the database or Redis could not take just now (the phone sends it again).
-UNAVAILABLE = _l("The server cannot save just now. Nothing was saved; try again in a moment.")
-
-
 def apply_batch(up: Upload, raw_items: Iterable[Any]) -> list[dict]:
     """Apply the items in order, each in a savepoint of its own: recorded once, or refused on
     its own (4xx, nothing of it kept), or, on an unexpected error, answered 500 (logged, its
-    savepoint rolled back; 503 when the database or Redis is out of reach) while the others are
-    recorded. The phone drops what was answered 2xx, shows the refusals and keeps a 5xx item to
-    send again."""
+    savepoint rolled back) while the others are recorded; the database or Redis out of reach
+    ends the whole batch (503, nothing kept). The phone drops what was answered 2xx, shows the
+    refusals and keeps a 5xx item to send again."""
     one_sender_at_a_time(up.user)
     results = []
     for raw in raw_items:
@@ -232,17 +228,11 @@ def apply_batch(up: Upload, raw_items: Iterable[Any]) -> list[dict]:
                 {"client_id": client_id, "status": 422, "error": "invalid", "message": str(exc)}
             )
         except Exception as exc:  # a bug or a database error: this item only; the phone retries it
-            if backend_unavailable(exc):  # the database or Redis out of reach for a while
-                current_app.logger.error("sync item %s not applied: %s", client_id, exc)
-                results.append(
-                    {
-                        "client_id": client_id,
-                        "status": 503,
-                        "error": "unavailable",
-                        "message": str(UNAVAILABLE),
-                    }
-                )
-                continue
+            if backend_unavailable(exc):
+                # The database or Redis out of reach: the batch's transaction is lost with it,
+                # the items before this one too. The whole request is a 503 (desk/errors.py):
+                # nothing kept, and the phone sends the batch again.
+                raise
             current_app.logger.exception("sync item %s of user %s failed", client_id, up.user.id)
             results.append(
                 {

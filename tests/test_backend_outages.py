@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 import extensions
 from extensions import db
-from tests.conftest import _pg_admin, make_app
+from tests.conftest import AuthActions, _pg_admin, make_app
+from tests.test_sync import Phone
 
 
 def _free_port() -> int:
@@ -54,7 +55,7 @@ def test_a_database_out_of_reach_is_a_503_to_try_again_not_a_500(database):
     api = client.get("/public/", headers={"Accept": "application/json"})
 
     assert page.status_code == 503 and page.headers["Retry-After"].isdigit()
-    assert "Nothing was saved; try again in a moment" in page.get_data(as_text=True)
+    assert "briefly unavailable" in page.get_data(as_text=True)
     assert api.status_code == 503 and api.json["error"] == 503
     # A fault of the code is still a fault: a missing table is no passing trouble.
     with application.app_context():
@@ -90,3 +91,37 @@ def test_the_task_queue_gives_up_on_a_redis_that_does_not_answer(monkeypatch):
     silent.close()
     assert not trying.is_alive(), "the task queue is still waiting for a Redis that never answers"
     assert raised and extensions.backend_unavailable(raised[0])  # a 503 in a request
+
+
+def test_a_signed_in_phone_gets_503s_while_the_database_is_down_and_works_after(database):
+    """The soak's PostgreSQL restart: the error answer itself read the account again (for the
+    language, for the page's menu), failed the same way and became a bare 500."""
+    if database.backend != "postgis":
+        pytest.skip("a database server to go down")
+    application = make_app(database.clone())
+    client = application.test_client()
+    assert AuthActions(client).login("cun").status_code == 302
+    token = Phone(client).token()
+    with application.app_context():
+        name = db.engine.url.database
+    _pg_admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')  # down: nobody gets in
+    _pg_admin(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+    )
+    try:
+        page = client.get("/")
+        badge = client.get("/notifications/badge", headers={"HX-Request": "true"})
+        sync = client.post("/sync/items", json={"items": []}, headers={"X-CSRFToken": token})
+        expired = client.post("/sync/items", json={"items": []})  # the CSRF refusal's page too
+    finally:
+        _pg_admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    for answer in (page, badge, sync, expired):
+        assert answer.status_code == 503, (answer.request.path, answer.status_code)
+        assert answer.headers["Retry-After"].isdigit()
+    assert "服务暂时不可用" in page.get_data(as_text=True)
+    assert sync.json["error"] == 503 and sync.json["message"]
+    # The database back: the same browser, still signed in, is served again.
+    assert client.get("/").status_code == 200
+    with application.app_context():
+        db.engine.dispose()
