@@ -1118,7 +1118,10 @@ or tests/test_deploy.py:
    too. The second run found the error answers themselves failing: each read the account again
    (for the language, for the page's menu) from the database that was down, and became a bare
    500. The 503 is now made without the database, and any error page that cannot be made for
-   that reason becomes the 503.
+   that reason becomes the 503. The third run found nginx taking those 503s for failing servers
+   (`proxy_next_upstream http_503` with `max_fails`): it left both out and answered 502 to
+   everyone for ten seconds. The app's 503 means a part every server shares is out of reach, so
+   nginx no longer passes it on or counts it.
 6. **A 502 when a server was stopped.** Stopping a gunicorn server resets the requests nginx had
    passed to it and its workers had not taken; nginx does not resend a POST. The phone's sync
    (`/sync/items`, `/sync/photos`) is idempotent by each item's and photo's own id, so nginx now

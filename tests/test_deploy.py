@@ -21,7 +21,7 @@ from deploy.stack import Stack, available
 from extensions import db
 from grid.models import UserSession
 from patrol.models import Patrol, Visit
-from tests.conftest import browser_sign_in, make_app
+from tests.conftest import _pg_admin, browser_sign_in, make_app
 from tests.slownet import SlowRelay
 from tests.test_browser_enforce_draws import test_a_month_from_the_draw_to_the_public_page
 from tests.test_browser_patrol import (
@@ -216,6 +216,26 @@ def test_a_server_going_down_is_taken_over_by_the_other(stack):
         assert time.monotonic() < deadline, "nginx never went back to the restarted server"
         assert fetch(stack.url + "/login?both=again")[0] == 200
         time.sleep(0.2)
+
+
+def test_the_database_down_is_a_503_and_takes_no_server_out_of_nginx(stack):
+    """The app answers 503 when the database every server shares is out of reach. nginx once
+    took those for failing servers (docs/reliability.md, finding 5): it left both out for ten
+    seconds and answered 502 to everyone, the database long back."""
+    name = sa.make_url(stack.database_url).database
+    _pg_admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+    _pg_admin(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+    )
+    try:
+        down = [fetch(stack.url + f"/public/?down={n}") for n in range(8)]
+    finally:
+        _pg_admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    assert [status for status, _headers, _body in down] == [503] * 8
+    assert all(headers["Retry-After"] for _status, headers, _body in down)
+    assert [fetch(stack.url + f"/public/?back={n}")[0] for n in range(4)] == [200] * 4
+    assert served_by(stack, 0, "/public/?back=") and served_by(stack, 1, "/public/?back=")
 
 
 def test_the_app_sees_the_address_nginx_saw_not_a_forged_one(stack, stack_app, browser):
