@@ -28,6 +28,7 @@ Standard library only.
 import asyncio
 import enum
 import logging
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -134,14 +135,26 @@ class Receiver:
         self.log.info("HJ 212 receiver listening on %s", _addresses(self._server))
         return self._server
 
-    def serve_forever(self, host: str, port: int) -> None:
-        """Listen and serve until interrupted (for the CLI; KeyboardInterrupt propagates)."""
+    def serve_forever(
+        self, host: str, port: int, stop_signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)
+    ) -> None:
+        """Listen and serve until one of `stop_signals` arrives (for the CLI), then close as
+        `close` does and return. The signals are taken on the event loop, between two steps of
+        the connections, never inside one: a connection ends as "server closing", not with an
+        interrupt raised in the middle of a read or a store."""
 
         async def serve() -> None:
-            server = await self.start(host, port)
+            loop = asyncio.get_running_loop()
+            stop = asyncio.Event()
+            for number in stop_signals:
+                loop.add_signal_handler(number, stop.set)
             try:
-                await server.serve_forever()
+                await self.start(host, port)
+                await stop.wait()
+                self.log.info("HJ 212 receiver stopping: %d connections open", self.stats.active)
             finally:
+                for number in stop_signals:
+                    loop.remove_signal_handler(number)
                 await self.close()
 
         asyncio.run(serve())
@@ -182,8 +195,10 @@ class Receiver:
         except (ConnectionError, TimeoutError) as error:
             reason = f"connection error: {error!r}"
         except asyncio.CancelledError:
+            # `close` cancelled this connection's task. It ends here, so the cancellation is not
+            # passed on: Python 3.11's start_server calls task.exception() on the finished task,
+            # which raises for a cancelled one and logs a traceback per open connection.
             reason = "server closing"
-            raise
         except Exception:  # a bug here must end this connection only, and be seen
             reason = "error"
             self.log.exception("connection from %s failed", peer)

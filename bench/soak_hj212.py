@@ -661,6 +661,10 @@ def soak(ctx: Context, seconds: float) -> tuple[str, bool]:
         proc.terminate()
         exit_code = proc.wait(timeout=60)
     log_text = log_path.read_text(encoding="utf-8", errors="replace")
+    kept = ROOT / ".bench" / "hj212-soak-receiver.log"
+    kept.parent.mkdir(exist_ok=True)
+    kept.write_text(log_text, encoding="utf-8")
+    print(f"bench: hj212-soak: the receiver's log is in {kept.relative_to(ROOT)}", file=sys.stderr)
     stored = _stored(app, [station_id for station_id, _mn in stations])
     result = Result(load, samples, stored, log_text, alive, answered, exit_code)
     finished = datetime.now().astimezone()
@@ -682,6 +686,7 @@ class Result:
         lines = self.log_text.splitlines()
         self.unmatched = attribute(lines, self.load.conns)
         self.tracebacks = self.log_text.count("Traceback")
+        self.first_traceback = _first_traceback(lines)
         self.stopped = next((line for line in lines if "HJ 212 receiver stopped" in line), "")
         self._check()
 
@@ -810,6 +815,15 @@ class Result:
         )
         return table(header, rows)
 
+    def traceback_section(self) -> str:
+        """The first traceback in the receiver's log, as found (the log itself is kept in
+        .bench/), or nothing."""
+        if not self.first_traceback:
+            return ""
+        text = "\n".join(self.first_traceback)
+        head = f"The first of {self.tracebacks} tracebacks in the receiver's log:"
+        return f"\n{head}\n\n```\n{text}\n```\n"
+
     def report(self, started, finished, load_before, seconds, files) -> str:
         first, last, rise, peak = self.memory()
         open_after = [s.client_open for s in self.samples if s.at >= RAMP_UP]
@@ -863,9 +877,20 @@ receiver's own count at SIGTERM: `{self.stopped.split(": ", 1)[-1] or "not logge
 Every 30 s (time, RSS MB, receiver's open files, connections open):
 
 {table(("Time", "RSS (MB)", "Files", "Open"), minutes)}
-
+{self.traceback_section()}
 {machine_markdown(started, finished, load_before)}
 """
+
+
+def _first_traceback(lines: list[str], context: int = 3, most: int = 60) -> list[str]:
+    """The log's first traceback with the lines just before it (what was being done), or []."""
+    start = next((n for n, line in enumerate(lines) if line.startswith("Traceback")), None)
+    if start is None:
+        return []
+    end = start + 1
+    while end < len(lines) and end - start < most and lines[end].startswith((" ", "\t")):
+        end += 1
+    return lines[max(start - context, 0) : end + 1]
 
 
 def _short(reason: str | None) -> str:

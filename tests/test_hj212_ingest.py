@@ -3,6 +3,7 @@ gate on the live copy of the demo database (commits are real), on both backends.
 registers its own stations (unique MNs) and deletes them, with their readings, at the end."""
 
 import asyncio
+import contextlib
 import logging
 import os
 import queue
@@ -449,6 +450,13 @@ class Lines:
         self._thread.join(5)
         self._stream.close()
 
+    def rest(self) -> str:
+        """Once the process has ended: every line, those seen and those still queued."""
+        self._thread.join(5)
+        while not self._queue.empty():
+            self.seen.append(self._queue.get_nowait())
+        return "".join(self.seen)
+
     def _read(self, stream):
         for line in stream:
             self._queue.put(line)
@@ -466,15 +474,17 @@ class Lines:
         raise AssertionError(f"no line matching {pattern!r} in:\n{''.join(self.seen)}")
 
 
-def test_the_command_serves_packets_and_stops_on_sigterm(live_app, stations, client):
-    station_id, mn = stations()
+@contextlib.contextmanager
+def serving(live_app):
+    """`flask alerts hj212-serve` in its own process on the live database -> (process, its
+    stderr as Lines, port); killed at the end if it has not stopped."""
     env = {
         **os.environ,
         "GRIDPATROL_SECRET_KEY": "test-secret-key",
         "DATABASE_URL": live_app.config["SQLALCHEMY_DATABASE_URI"],
     }
     command = [sys.executable, "-m", "flask", "--app", "app:create_app", "alerts"]
-    command += ["hj212-serve", "--host", "127.0.0.1", "--port", "0", "--max-connections", "10"]
+    command += ["hj212-serve", "--host", "127.0.0.1", "--port", "0", "--max-connections", "50"]
     command += ["--idle-timeout", "20", "--frame-timeout", "5"]
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
@@ -482,6 +492,17 @@ def test_the_command_serves_packets_and_stops_on_sigterm(live_app, stations, cli
     log = Lines(process.stderr)
     try:
         port = int(log.wait_for(r"HJ 212 receiver listening on .*'127\.0\.0\.1', (\d+)")[1])
+        yield process, log, port
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def test_the_command_serves_packets_and_stops_on_sigterm(live_app, stations, client):
+    station_id, mn = stations()
+    with serving(live_app) as (process, log, port):
         # The last whole local hour, so the real clock's checks pass.
         local_hour = datetime.now(zone(live_app)).replace(minute=0, second=0)
         local_hour -= timedelta(hours=1)
@@ -495,13 +516,91 @@ def test_the_command_serves_packets_and_stops_on_sigterm(live_app, stations, cli
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
         log.wait_for(r"HJ 212 receiver stopped: .*1 packets stored \(6 values")
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        log.close()
+
+
+def test_sigterm_while_every_connection_is_busy_closes_each_one_cleanly(live_app, stations):
+    """The stop is taken between two steps of the connections: each one ends as "server
+    closing", and no interrupt lands in the middle of a read, a store or a reply (the ten-minute
+    soak saw a KeyboardInterrupt's traceback from inside a reply's write)."""
+    _station_id, mn = stations()
+    local_hour = datetime.now(zone(live_app)).replace(minute=0, second=0) - timedelta(hours=1)
+    packet = data_packet(mn, data_time=local_hour.strftime("%Y%m%d%H%M%S"))
+    stop = threading.Event()
+
+    def station(port):  # the same packet again and again: a duplicate is answered all the same
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)) as sock:
+            while not stop.is_set():
+                sock.sendall(packet * 5)
+                if not sock.recv(4096):
+                    return
+
+    with serving(live_app) as (process, log, port):
+        senders = [threading.Thread(target=station, args=(port,)) for _ in range(20)]
+        for sender in senders:
+            sender.start()
+        time.sleep(2)  # every connection sending, storing and replying
+        process.send_signal(signal.SIGTERM)
+        try:
+            assert process.wait(timeout=30) == 0
+        finally:
+            stop.set()
+            for sender in senders:
+                sender.join(10)
+        text = log.rest()
+    assert "Traceback" not in text
+    assert re.search(r"HJ 212 receiver stopping: 20 connections open", text), text[-3000:]
+    closes = re.findall(r"connection from \S+ closed: (.*)", text)
+    assert closes == ["server closing"] * 20, closes
+    assert re.search(r"HJ 212 receiver stopped: 20 connections, \d+ frames", text)
 
 
 def zone(live_app):
     with live_app.app_context():
         return local_zone()
+
+
+ARENAS_PROBE = """
+import ctypes, os, re, sys, tempfile, threading
+from alerts import cli
+if sys.argv[1] == "capped":
+    cli._fewer_malloc_arenas()
+barrier = threading.Barrier(8)
+def allocate():
+    barrier.wait()  # all at once, so that glibc hands out arenas to avoid contention
+    for _ in range(200):
+        [bytearray(2048) for _ in range(200)]
+threads = [threading.Thread(target=allocate) for _ in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+libc = ctypes.CDLL(None)
+libc.fdopen.restype = ctypes.c_void_p
+libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+libc.fclose.argtypes = [ctypes.c_void_p]
+with tempfile.TemporaryFile("w+") as out:
+    stream = libc.fdopen(os.dup(out.fileno()), b"w")
+    libc.malloc_info(0, stream)
+    libc.fclose(stream)
+    out.seek(0)
+    print(len(re.findall(r"<heap nr=", out.read())))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc arenas")
+def test_the_receiver_caps_malloc_arenas_so_freed_memory_is_reused():
+    """What `hj212-serve` does before its threads start: without it, eight threads allocating
+    at once get arenas of their own (whose freed memory only they reuse)."""
+
+    def heaps(mode):
+        env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+        done = subprocess.run(
+            [sys.executable, "-c", ARENAS_PROBE, mode],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return int(done.stdout)
+
+    assert heaps("capped") <= 2
+    assert heaps("default") > 2
