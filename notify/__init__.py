@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from grid.registry import HOME_COUNTS, HomeCount
 from i18n import N_
-from notify import delivery, queries, views
+from notify import cli, delivery, queries, views
 from notify.registry import subject_url
 
 
@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["subject_url"] = subject_url
     app.jinja_env.filters["notification_text"] = lambda n: delivery.text_of(n.message, n.params)
     app.jinja_env.globals["unread_count"] = unread_count
+    cli.register(app)
     HOME_COUNTS.add(
         app,
         "unread",

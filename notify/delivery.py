@@ -31,6 +31,11 @@ DEFAULTS = {
     # one: set VAPID_PRIVATE_KEY, or put the file on shared storage.
     "VAPID_PRIVATE_KEY": None,
     "VAPID_KEY_FILE": None,
+    # Old VAPID keys kept while the browsers subscribed with them move to the current one
+    # (docs/operations.md, "Key rotation"): PEM texts and files holding one each, as lists (one
+    # given bare is one key). They sign only pushes to subscriptions made with them.
+    "VAPID_PRIVATE_KEY_FALLBACKS": [],
+    "VAPID_KEY_FALLBACK_FILES": [],
     # Who runs this server, for the push services' operators: a mailto: or https: URL.
     "VAPID_CONTACT": "mailto:admin@localhost",
     # Plain-http and loopback push endpoints are for tests only.
@@ -58,6 +63,48 @@ def vapid_keys() -> webpush.VapidKeys:
         else:
             cache[key] = webpush.load_or_create(path)
     return cache[key]
+
+
+def _listed(value: Any) -> list:
+    """A setting that is a list, given bare as one item (as SECRET_KEY_FALLBACKS is read: one
+    old key, never a list of its characters)."""
+    if not value:
+        return []
+    return [value] if isinstance(value, (str, bytes)) else list(value)
+
+
+def vapid_fallbacks() -> list[webpush.VapidKeys]:
+    """The old VAPID keys still kept (VAPID_PRIVATE_KEY_FALLBACKS, then VAPID_KEY_FALLBACK_FILES),
+    each once and never the current one; read once per application and key. A file that cannot
+    be read raises, naming it: a fallback is never made up."""
+    config = current_app.config
+    cache = current_app.extensions.setdefault("notify.vapid", {})
+    found: list[webpush.VapidKeys] = []
+    sources = [("pem", pem) for pem in _listed(config.get("VAPID_PRIVATE_KEY_FALLBACKS"))]
+    sources += [("old file", path) for path in _listed(config.get("VAPID_KEY_FALLBACK_FILES"))]
+    for key in sources:
+        if key not in cache:
+            kind, value = key
+            if kind == "pem":
+                cache[key] = webpush.from_pem(value.encode() if isinstance(value, str) else value)
+            else:
+                cache[key] = webpush.load(value)
+        found.append(cache[key])
+    current = vapid_keys().application_server_key
+    unique: dict[str, webpush.VapidKeys] = {}
+    for keys in found:
+        if keys.application_server_key != current:
+            unique.setdefault(keys.application_server_key, keys)
+    return list(unique.values())
+
+
+def known_vapid_keys() -> dict[str, webpush.VapidKeys]:
+    """Every VAPID key the server signs with, by public key: the current one first."""
+    current = vapid_keys()
+    return {
+        current.application_server_key: current,
+        **{keys.application_server_key: keys for keys in vapid_fallbacks()},
+    }
 
 
 # --- SMS -----------------------------------------------------------------------------------------
@@ -197,6 +244,12 @@ def _next(retry_delay: float | None) -> datetime | None:
     return utcnow() + timedelta(seconds=retry_delay) if retry_delay else None
 
 
+# What push services answer a push signed with a key the subscription was not made for:
+# 403 (RFC 8292 §4.2; FCM), 401 (Mozilla's autopush), 400 (Apple: VapidPkHashMismatch).
+KEY_REFUSED = (400, 401, 403)
+RETIRED = "VAPID key retired: the browser must subscribe again"
+
+
 def push_attempt(
     notification_id: int,
     user_id: int,
@@ -205,14 +258,38 @@ def push_attempt(
     attempt: int,
     retry_delay: float | None,
 ) -> bool:
-    """Send one push; log it; True when it is worth trying again (and `retry_delay` allows)."""
-    answer = webpush.send(
-        subscription.info(), payload, vapid_keys(), current_app.config["VAPID_CONTACT"]
-    )
+    """Send one push, signed with the VAPID key the subscription was made for; log it; True
+    when it is worth trying again (and `retry_delay` allows).
+
+    A subscription whose key is not recorded (made before keys were) is signed with the current
+    key, then, if its push service refuses that key, with each fallback: the key it takes is
+    recorded. One whose key the server no longer keeps is not sent, and not retried: it stays
+    until its browser subscribes again (as push.js does on the next page) or the key comes back
+    as a fallback (it may be a server not yet restarted with the new keys)."""
+    known = known_vapid_keys()
+    recorded = subscription.vapid_public_key
+    if recorded is not None and recorded not in known:
+        _log(
+            notification_id=notification_id,
+            user_id=user_id,
+            channel="webpush",
+            target=mask_endpoint(subscription.endpoint),
+            attempt=attempt,
+            status="failed",
+            answer=RETIRED,
+        )
+        return False
+    contact = current_app.config["VAPID_CONTACT"]
+    candidates = [known[recorded]] if recorded is not None else list(known.values())
+    for keys in candidates:
+        answer = webpush.send(subscription.info(), payload, keys, contact)
+        if answer.status not in KEY_REFUSED:
+            break
     again = answer.retry and retry_delay is not None
     if answer.ok:
         status = "sent"
         subscription.last_ok_at = utcnow()
+        subscription.vapid_public_key = keys.application_server_key
     elif answer.gone:
         status = "gone"
         db.session.delete(subscription)  # the browser dropped it (404/410)

@@ -25,8 +25,9 @@ class Notification(db.Model):
 
 
 class PushSubscription(db.Model):
-    """One browser's Web Push subscription (a phone, a desktop): where to send, and the keys
-    its payloads are encrypted for. Removed when the push service says it is gone."""
+    """One browser's Web Push subscription (a phone, a desktop): where to send, the keys its
+    payloads are encrypted for, and the server's VAPID public key it was made for (its pushes
+    must be signed with that key). Removed when the push service says it is gone."""
 
     __tablename__ = "push_subscription"
 
@@ -40,6 +41,9 @@ class PushSubscription(db.Model):
     user_agent: Mapped[str] = mapped_column(sa.String(300), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_ok_at: Mapped[datetime | None] = mapped_column()
+    # The applicationServerKey (base64url, 87 characters); None for a subscription kept before
+    # keys were recorded, until a push or its browser tells which key it was.
+    vapid_public_key: Mapped[str | None] = mapped_column(sa.String(100))
 
     def info(self) -> dict:
         """What webpush.send takes."""

@@ -60,6 +60,19 @@ def subscriptions(user_id: int) -> list[PushSubscription]:
     )
 
 
+def subscriptions_by_vapid_key() -> dict[str | None, tuple[int, datetime | None]]:
+    """Every browser subscription counted by the VAPID key it was made for (None: not recorded
+    yet), with the last time a push to one of them was accepted."""
+    rows = db.session.execute(
+        sa.select(
+            PushSubscription.vapid_public_key,
+            sa.func.count(PushSubscription.id),
+            sa.func.max(PushSubscription.last_ok_at),
+        ).group_by(PushSubscription.vapid_public_key)
+    )
+    return {key: (count, last) for key, count, last in rows}
+
+
 def unread_count(user_id: int) -> int:
     """How many of the user's notifications are unread: one COUNT on an index."""
     return (

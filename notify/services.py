@@ -113,9 +113,25 @@ def _private_address(host: str) -> bool:
     return not address.is_global
 
 
-def subscribe(user_id: int, data: Any, user_agent: str = "") -> PushSubscription:
+def subscribe(
+    user_id: int,
+    data: Any,
+    user_agent: str = "",
+    server_key: str | None = None,
+    replaces: str | None = None,
+) -> PushSubscription:
     """Keep this browser's push subscription for the user (a device that was someone else's,
-    signed in now by this user, becomes theirs)."""
+    signed in now by this user, becomes theirs), with the VAPID key it was made for: the one
+    its browser reports (`server_key`, base64url, which must be one the server keeps), else the
+    one recorded before, else, for a new subscription, the current key (the page subscribes with
+    it). `replaces`: the endpoint of the user's subscription that this one takes the place of
+    (the browser subscribed again with the current key), forgotten."""
+    server_key = (server_key or "").rstrip("=") or None
+    if server_key is not None and server_key not in delivery.known_vapid_keys():
+        raise Invalid(
+            "applicationServerKey",
+            _l("This browser subscribed with a key the server no longer uses: reload the page."),
+        )
     try:
         sub = check_push_subscription(data)
     except ValueError as exc:
@@ -132,10 +148,15 @@ def subscribe(user_id: int, data: Any, user_agent: str = "") -> PushSubscription
     )
     if row is None:
         row = PushSubscription(endpoint=sub["endpoint"], created_at=utcnow())
+        row.vapid_public_key = delivery.vapid_keys().application_server_key
         db.session.add(row)
     row.user_id = user_id
     row.p256dh, row.auth = sub["keys"]["p256dh"], sub["keys"]["auth"]
     row.user_agent = (user_agent or "")[:300]
+    if server_key is not None:
+        row.vapid_public_key = server_key
+    if replaces and replaces != row.endpoint:
+        unsubscribe(user_id, replaces)
     db.session.flush()
     return row
 
@@ -146,6 +167,21 @@ def unsubscribe(user_id: int, endpoint: str) -> int:
         db.session.execute(
             sa.delete(PushSubscription).where(
                 PushSubscription.user_id == user_id, PushSubscription.endpoint == endpoint
+            )
+        ).rowcount
+        or 0
+    )
+
+
+def forget_retired_subscriptions() -> int:
+    """Forget the subscriptions made with a VAPID key the server no longer keeps (their pushes
+    are not sent; their browsers subscribe again when the app is next opened); how many."""
+    known = list(delivery.known_vapid_keys())
+    return (
+        db.session.execute(
+            sa.delete(PushSubscription).where(
+                PushSubscription.vapid_public_key.is_not(None),
+                PushSubscription.vapid_public_key.not_in(known),
             )
         ).rowcount
         or 0

@@ -96,7 +96,9 @@ def save_settings():
 @bp.route("/notifications/push", methods=["POST"])
 @login_required
 def push_subscribe():
-    """Keep this browser's push subscription (its PushSubscription.toJSON(), as JSON)."""
+    """Keep this browser's push subscription (its PushSubscription.toJSON(), as JSON, with the
+    key it was made for as `applicationServerKey` and, when it takes the place of an older one,
+    that one's endpoint as `replaces`); the answer says the server's current key."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise inputs.Invalid(
@@ -112,10 +114,17 @@ def push_subscribe():
             "auth": keys.text("auth", _l("Push subscription"), required=True, max_length=40),
         },
     }
+    server_key = fields.text("applicationServerKey", _l("Push subscription"), max_length=100)
+    replaces = fields.text("replaces", _l("Push subscription"), max_length=2000)
     agent = (request.user_agent.string or "")[:300]
     with unit_of_work():
-        row = services.subscribe(current_user.id, subscription, agent)
-        answer = {"ok": True, "id": row.id, "message": _("This browser will receive pushes.")}
+        row = services.subscribe(current_user.id, subscription, agent, server_key, replaces)
+        answer = {
+            "ok": True,
+            "id": row.id,
+            "key": delivery.vapid_keys().application_server_key,
+            "message": _("This browser will receive pushes."),
+        }
     return jsonify(answer)
 
 

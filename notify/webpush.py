@@ -69,6 +69,17 @@ def from_pem(pem: bytes) -> VapidKeys:
     return VapidKeys(private_pem=pem, application_server_key=b64url(point))
 
 
+def load(path: str) -> VapidKeys:
+    """The VAPID keys kept at `path`; OSError when the file cannot be read, ValueError naming
+    the file when it holds no usable key. Never makes one (an old key cannot be made again)."""
+    with open(path, "rb") as fh:
+        pem = fh.read()
+    try:
+        return from_pem(pem)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
 def load_or_create(path: str) -> VapidKeys:
     """The VAPID keys kept at `path`, made there on first use (mode 0600, parent folder created).
     The new file appears whole or not at all, and when two processes race the first one's key

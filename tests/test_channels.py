@@ -422,14 +422,19 @@ def test_encryption_round_trip():
     assert plain == data
 
 
-def vapid_problem(header, origin, keys) -> str | None:
-    """Why a push service would refuse this Authorization header (RFC 8292), or None."""
+KEY_MISMATCH = "k is not the key the subscription was made with"
+
+
+def vapid_problem(header, origin, application_server_key) -> str | None:
+    """Why a push service would refuse this Authorization header (RFC 8292), or None: the JWT
+    must be signed by the key `k` names, and `k` must be the subscription's
+    applicationServerKey (RFC 8292 §4.2)."""
     scheme, _sep, rest = header.partition(" ")
     if scheme.lower() != "vapid":
         return f"scheme {scheme!r}"
     params = dict(part.strip().split("=", 1) for part in rest.split(","))
-    if params.get("k") != keys.application_server_key:
-        return "k is not the server's key"
+    if params.get("k") != application_server_key:
+        return KEY_MISMATCH
     head, claims, signature = params["t"].split(".")
     if json.loads(unb64url(head)) != {"typ": "JWT", "alg": "ES256"}:
         return f"JWT header {unb64url(head)!r}"
@@ -450,12 +455,9 @@ def vapid_problem(header, origin, keys) -> str | None:
     return None
 
 
-@pytest.fixture
-def push_service():
-    """A push service: /push/<answer>/<n> checks the request, decrypts it with browser n's key
-    and answers with status <answer>."""
-    browsers = {}
-    keys = webpush.from_pem(
+def new_vapid_keys() -> webpush.VapidKeys:
+    """A fresh VAPID key, as an operator makes one."""
+    return webpush.from_pem(
         ec.generate_private_key(ec.SECP256R1()).private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
@@ -463,11 +465,25 @@ def push_service():
         )
     )
 
+
+@pytest.fixture
+def push_service():
+    """A push service: /push/<answer>/<n> checks the request, decrypts it with browser n's key
+    and answers with status <answer>. Browser n subscribed with an applicationServerKey
+    (`subscribe(status, keys)`, the service's `keys` unless given): a push signed with another
+    key is refused with 403, as a real push service refuses it. `answers` lists (n, status)."""
+    browsers = {}
+    keys = new_vapid_keys()
+
     def handle(request, body):
         _root, _push, status, n = request.path.split("/")
-        private, auth = browsers[n]
+        private, auth, server_key = browsers[n]
         headers = request.headers
-        problem = vapid_problem(headers.get("Authorization", ""), served.base, keys)
+        problem = vapid_problem(headers.get("Authorization", ""), served.base, server_key)
+        if problem == KEY_MISMATCH:
+            served.problems.append(problem)
+            served.answers.append((n, 403))
+            return 403, json.dumps({"error": problem}).encode()
         for name, value in [
             ("Content-Encoding", "aes128gcm"),
             ("Content-Type", "application/octet-stream"),
@@ -478,18 +494,21 @@ def push_service():
                 problem = problem or f"{name}: {headers.get(name)!r}"
         if problem:
             served.problems.append(problem)
+            served.answers.append((n, 400))
             return 400, json.dumps({"error": problem}).encode()
         plain = http_ece.decrypt(body, private_key=private, auth_secret=auth, version="aes128gcm")
         served.requests.append(json.loads(plain))
+        served.answers.append((n, int(status)))
         return int(status), b"{}" if status == "201" else b'{"error": "as asked"}'
 
     served = Served(lambda request, body: handle(request, body))
     served.keys = keys
+    served.answers = []
 
-    def subscribe(status):
+    def subscribe(status, keys=None):
         n = str(len(browsers))
         sub, private, auth = browser_subscription(f"{served.base}/push/{status}/{n}")
-        browsers[n] = (private, auth)
+        browsers[n] = (private, auth, (keys or served.keys).application_server_key)
         return sub
 
     served.subscribe = subscribe
