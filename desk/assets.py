@@ -17,6 +17,7 @@ SHELL_FILES = (
     "js/capture.js",
     "js/patrol.js",
     "js/alert.js",
+    "js/push.js",
     "vendor/htmx-2.0.11/htmx.min.js",
     "vendor/leaflet-1.9.4/leaflet.js",
     "vendor/leaflet-1.9.4/leaflet.css",

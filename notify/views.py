@@ -67,7 +67,6 @@ def _settings_context():
     return {
         "choice": queries.channel_choice(current_user.id),
         "devices": queries.subscriptions(current_user.id),
-        "application_server_key": delivery.vapid_keys().application_server_key,
         "mask": delivery.mask_endpoint,
     }
 

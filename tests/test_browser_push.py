@@ -10,6 +10,7 @@ push service."""
 
 import json
 
+import pytest
 import sqlalchemy as sa
 
 from extensions import db
@@ -18,7 +19,7 @@ from notify import delivery
 from notify.models import PushSubscription
 from tests.conftest import browser_sign_in
 from tests.test_browser_patrol import wait_until
-from tests.test_channels import browser_subscription
+from tests.test_channels import browser_subscription, new_vapid_keys
 
 ALERT_DEADLINE = "2026-12-01T04:30:00+00:00"  # 12:30 China time
 
@@ -133,3 +134,187 @@ def test_a_supervisor_turns_pushes_on_and_an_alert_is_shown(page, context, live_
         assert "12:30" in payload["deadline_text"]
     finally:
         _forget(live_app, user_id)
+
+
+# --- a rotated VAPID key --------------------------------------------------------------------------
+
+# This stands in for the browser's push service, which cannot run here: headless Chromium has
+# none, so pushManager.subscribe cannot succeed. The page's PushManager and PushSubscription
+# methods are replaced before any script runs, and keep one subscription at a time in the page's
+# localStorage, as a browser keeps it across pages: getSubscription() gives it (with
+# options.applicationServerKey as the bytes it was made with), unsubscribe() drops it and
+# subscribe() makes the prepared one for the key asked, unless that key is in `refuse`.
+# Everything else (push.js, the service worker, the server) is real.
+FAKE_PUSH_SERVICE = """
+(() => {
+  const SETUP = %s;
+  const STORE = 'fake-push-service';
+  const bytes = (text) => Uint8Array.from(
+    atob(text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - text.length %% 4) %% 4)),
+    (c) => c.charCodeAt(0));
+  const text = (buffer) => btoa(String.fromCharCode(...new Uint8Array(buffer)))
+    .replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
+  const load = () => JSON.parse(localStorage.getItem(STORE) ||
+    JSON.stringify({current: SETUP.current, made: [], log: []}));
+  const save = (state) => localStorage.setItem(STORE, JSON.stringify(state));
+  const made = (name) => {
+    const sub = SETUP.subscriptions[name];
+    return {
+      endpoint: sub.endpoint,
+      expirationTime: null,
+      options: {userVisibleOnly: true, applicationServerKey: bytes(sub.key).buffer},
+      toJSON: () => ({endpoint: sub.endpoint, expirationTime: null, keys: sub.keys}),
+      unsubscribe: PushSubscription.prototype.unsubscribe,
+    };
+  };
+  PushManager.prototype.getSubscription = async function () {
+    const state = load();
+    return state.current ? made(state.current) : null;
+  };
+  PushManager.prototype.subscribe = async function (options) {
+    const state = load();
+    const key = text(options.applicationServerKey);
+    state.log.push('subscribe ' + key.slice(0, 8));
+    if (state.current) {
+      save(state);
+      throw new DOMException('already subscribed with another key', 'InvalidStateError');
+    }
+    const name = Object.keys(SETUP.subscriptions).find((n) =>
+      SETUP.subscriptions[n].key === key && !state.made.includes(n) && n !== SETUP.current);
+    if (!name || SETUP.refuse.includes(key)) {
+      save(state);
+      throw new DOMException('the push service refused', 'AbortError');
+    }
+    state.current = name;
+    state.made.push(name);
+    save(state);
+    return made(name);
+  };
+  PushSubscription.prototype.unsubscribe = async function () {
+    const state = load();
+    state.log.push('unsubscribe ' + this.endpoint.split('/').pop());
+    state.current = null;
+    save(state);
+    return true;
+  };
+})();
+"""
+
+
+def _fake_push_service(page, current, subscriptions, refuse=()):
+    """`subscriptions`: name -> (subscription as toJSON() gives it, the key it was made with)."""
+    setup = {
+        "current": current,
+        "refuse": list(refuse),
+        "subscriptions": {
+            name: {**sub, "key": key.application_server_key}
+            for name, (sub, key) in subscriptions.items()
+        },
+    }
+    page.add_init_script(FAKE_PUSH_SERVICE % json.dumps(setup))
+
+
+def _rows(live_app, user_id):
+    with live_app.app_context():
+        rows = db.session.execute(
+            sa.select(PushSubscription.endpoint, PushSubscription.vapid_public_key)
+            .where(PushSubscription.user_id == user_id)
+            .order_by(PushSubscription.id)
+        ).all()
+        db.session.remove()
+        return [tuple(r) for r in rows]
+
+
+def _rows_become(page, live_app, user_id, expected, timeout_s=20):
+    for _ in range(int(timeout_s / 0.1)):
+        if _rows(live_app, user_id) == expected:
+            return
+        page.wait_for_timeout(100)
+    assert _rows(live_app, user_id) == expected
+
+
+def _fake_log(page):
+    return page.evaluate("JSON.parse(localStorage.getItem('fake-push-service')).log")
+
+
+@pytest.fixture
+def rotated(live_app, monkeypatch):
+    """The live server after a rotation: a new current key, the old one a fallback; cun's
+    browser subscribed with the old key before it (its row records that key)."""
+    old, new = new_vapid_keys(), new_vapid_keys()
+    monkeypatch.setitem(live_app.config, "VAPID_PRIVATE_KEY", new.private_pem.decode())
+    monkeypatch.setitem(live_app.config, "VAPID_PRIVATE_KEY_FALLBACKS", [old.private_pem.decode()])
+    user_id, _endpoints = _subscriptions(live_app, "cun")
+    _forget(live_app, user_id)
+    made = {
+        name: browser_subscription(f"https://push.example.com/send/{name}")[0]
+        for name in ("old-1", "new-1", "old-2")
+    }
+    with live_app.app_context():
+        db.session.add(
+            PushSubscription(
+                user_id=user_id,
+                endpoint=made["old-1"]["endpoint"],
+                p256dh=made["old-1"]["keys"]["p256dh"],
+                auth=made["old-1"]["keys"]["auth"],
+                vapid_public_key=old.application_server_key,
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+    yield old, new, made, user_id
+    _forget(live_app, user_id)
+
+
+def test_a_browser_on_the_old_key_moves_to_the_new_one_on_any_page(
+    page, live_server, live_app, rotated
+):
+    old, new, made, user_id = rotated
+    _fake_push_service(
+        page,
+        "old-1",
+        {
+            "old-1": (made["old-1"], old),
+            "new-1": (made["new-1"], new),
+            "old-2": (made["old-2"], old),
+        },
+    )
+    browser_sign_in(page, live_server, "cun")  # the home page: no push settings on it
+    _rows_become(page, live_app, user_id, [(made["new-1"]["endpoint"], new.application_server_key)])
+    assert _fake_log(page) == ["unsubscribe old-1", "subscribe " + new.application_server_key[:8]]
+    # Settled: the next pages send nothing and change nothing.
+    page.goto(live_server + "/notifications")
+    page.evaluate("navigator.serviceWorker.ready")
+    page.wait_for_timeout(500)
+    assert _fake_log(page) == ["unsubscribe old-1", "subscribe " + new.application_server_key[:8]]
+    assert _rows(live_app, user_id) == [(made["new-1"]["endpoint"], new.application_server_key)]
+
+
+def test_a_browser_that_cannot_move_keeps_a_subscription_on_the_old_key(
+    page, live_server, live_app, rotated
+):
+    old, new, made, user_id = rotated
+    _fake_push_service(
+        page,
+        "old-1",
+        {
+            "old-1": (made["old-1"], old),
+            "new-1": (made["new-1"], new),
+            "old-2": (made["old-2"], old),
+        },
+        refuse=[new.application_server_key],
+    )
+    browser_sign_in(page, live_server, "cun")
+    # The push service made none with the new key: subscribed again with the old (a fallback).
+    _rows_become(page, live_app, user_id, [(made["old-2"]["endpoint"], old.application_server_key)])
+    tried = [
+        "unsubscribe old-1",
+        "subscribe " + new.application_server_key[:8],
+        "subscribe " + old.application_server_key[:8],
+    ]
+    assert _fake_log(page) == tried
+    # Not tried again on every page (a day later it is).
+    page.goto(live_server + "/notifications")
+    page.evaluate("navigator.serviceWorker.ready")
+    page.wait_for_timeout(500)
+    assert _fake_log(page) == tried
