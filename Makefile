@@ -7,14 +7,14 @@ export SPATIALITE_LIBRARY_PATH ?= mod_spatialite
 PO := $(wildcard translations/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: run test e2e-deploy soak lint format bench translations extract-messages clean
+.PHONY: run test e2e-deploy soak audit lint format bench translations extract-messages clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "GridPatrol needs Python 3.11 or newer (PYTHON=$(PYTHON))"; exit 1; }
 	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); scripts/system-packages.sh venv && \
 		$(PYTHON) -m venv $(VENV); }
-	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q --upgrade pip setuptools
 
 $(VENV)/.requirements: requirements.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements.txt
@@ -78,6 +78,11 @@ soak: $(VENV)/.requirements-dev translations
 	scripts/system-packages.sh test
 	$(BIN)/python -m bench soak
 	GRIDPATROL_HJ212_SOAK_REPORT=docs/reliability-hj212.md $(BIN)/python -m bench hj212-soak
+
+# Known vulnerabilities of every installed package, from PyPI's data (scripts/pypi-audit.py; needs
+# the internet, so not part of make test). Where osv.dev is reachable, pip-audit says more.
+audit: $(VENV)/.requirements-dev
+	$(BIN)/python scripts/pypi-audit.py
 
 bench: $(VENV)/.requirements-dev translations
 	scripts/system-packages.sh bench
