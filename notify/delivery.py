@@ -267,7 +267,7 @@ def push_attempt(
     until its browser subscribes again (as push.js does on the next page) or the key comes back
     as a fallback (it may be a server not yet restarted with the new keys)."""
     known = known_vapid_keys()
-    recorded = subscription.vapid_public_key
+    recorded = subscription.vapid_public
     if recorded is not None and recorded not in known:
         _log(
             notification_id=notification_id,
@@ -289,7 +289,7 @@ def push_attempt(
     if answer.ok:
         status = "sent"
         subscription.last_ok_at = utcnow()
-        subscription.vapid_public_key = keys.application_server_key
+        subscription.vapid_public = keys.application_server_key
     elif answer.gone:
         status = "gone"
         db.session.delete(subscription)  # the browser dropped it (404/410)

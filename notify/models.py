@@ -41,9 +41,10 @@ class PushSubscription(db.Model):
     user_agent: Mapped[str] = mapped_column(sa.String(300), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_ok_at: Mapped[datetime | None] = mapped_column()
-    # The applicationServerKey (base64url, 87 characters); None for a subscription kept before
-    # keys were recorded, until a push or its browser tells which key it was.
-    vapid_public_key: Mapped[str | None] = mapped_column(sa.String(100))
+    # The VAPID public key it was made for (the applicationServerKey, base64url, 87 characters);
+    # None for a subscription kept before keys were recorded, until a push or its browser tells
+    # which key it was. Not named "*_key": that names a stored file (ops/backup.py).
+    vapid_public: Mapped[str | None] = mapped_column(sa.String(100))
 
     def info(self) -> dict:
         """What webpush.send takes."""

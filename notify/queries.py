@@ -65,10 +65,10 @@ def subscriptions_by_vapid_key() -> dict[str | None, tuple[int, datetime | None]
     yet), with the last time a push to one of them was accepted."""
     rows = db.session.execute(
         sa.select(
-            PushSubscription.vapid_public_key,
+            PushSubscription.vapid_public,
             sa.func.count(PushSubscription.id),
             sa.func.max(PushSubscription.last_ok_at),
-        ).group_by(PushSubscription.vapid_public_key)
+        ).group_by(PushSubscription.vapid_public)
     )
     return {key: (count, last) for key, count, last in rows}
 

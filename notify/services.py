@@ -148,13 +148,13 @@ def subscribe(
     )
     if row is None:
         row = PushSubscription(endpoint=sub["endpoint"], created_at=utcnow())
-        row.vapid_public_key = delivery.vapid_keys().application_server_key
+        row.vapid_public = delivery.vapid_keys().application_server_key
         db.session.add(row)
     row.user_id = user_id
     row.p256dh, row.auth = sub["keys"]["p256dh"], sub["keys"]["auth"]
     row.user_agent = (user_agent or "")[:300]
     if server_key is not None:
-        row.vapid_public_key = server_key
+        row.vapid_public = server_key
     if replaces and replaces != row.endpoint:
         unsubscribe(user_id, replaces)
     db.session.flush()
@@ -180,8 +180,8 @@ def forget_retired_subscriptions() -> int:
     return (
         db.session.execute(
             sa.delete(PushSubscription).where(
-                PushSubscription.vapid_public_key.is_not(None),
-                PushSubscription.vapid_public_key.not_in(known),
+                PushSubscription.vapid_public.is_not(None),
+                PushSubscription.vapid_public.not_in(known),
             )
         ).rowcount
         or 0

@@ -217,7 +217,7 @@ def _fake_push_service(page, current, subscriptions, refuse=()):
 def _rows(live_app, user_id):
     with live_app.app_context():
         rows = db.session.execute(
-            sa.select(PushSubscription.endpoint, PushSubscription.vapid_public_key)
+            sa.select(PushSubscription.endpoint, PushSubscription.vapid_public)
             .where(PushSubscription.user_id == user_id)
             .order_by(PushSubscription.id)
         ).all()
@@ -257,7 +257,7 @@ def rotated(live_app, monkeypatch):
                 endpoint=made["old-1"]["endpoint"],
                 p256dh=made["old-1"]["keys"]["p256dh"],
                 auth=made["old-1"]["keys"]["auth"],
-                vapid_public_key=old.application_server_key,
+                vapid_public=old.application_server_key,
             )
         )
         db.session.commit()

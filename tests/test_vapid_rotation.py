@@ -75,7 +75,7 @@ def test_a_rotation_walked_through(make_world, push_service, keys):
     user = make_world().supervisor
     a_sub = push_service.subscribe(201, old)
     a = services.subscribe(user.id, a_sub, "Chromium A")  # from the page, with the key it showed
-    assert a.vapid_public_key == old.application_server_key
+    assert a.vapid_public == old.application_server_key
 
     # The new key is current, the old one a fallback: A's pushes are still signed with the old.
     rotate(new, [old])
@@ -90,7 +90,7 @@ def test_a_rotation_walked_through(make_world, push_service, keys):
     # A browser subscribing now gets the new key.
     b_sub = push_service.subscribe(201, new)
     b = services.subscribe(user.id, b_sub, "Chromium B", new.application_server_key)
-    assert b.vapid_public_key == new.application_server_key
+    assert b.vapid_public == new.application_server_key
     tell(user)
     run_tasks()
     assert answers_of(push_service, a_sub) == [201, 201]
@@ -119,15 +119,15 @@ def test_a_subscription_of_unrecorded_key_finds_its_key(make_world, push_service
     user = make_world().supervisor
     on_old, on_new = push_service.subscribe(201, old), push_service.subscribe(201, new)
     for sub in (on_old, on_new):
-        services.subscribe(user.id, sub, "Chromium").vapid_public_key = None
+        services.subscribe(user.id, sub, "Chromium").vapid_public = None
     db.session.flush()
     rotate(new, [old])
     tell(user)
     run_tasks()
     assert answers_of(push_service, on_old) == [403, 201]  # the new key refused, the old taken
     assert answers_of(push_service, on_new) == [201]
-    assert row(on_old).vapid_public_key == old.application_server_key
-    assert row(on_new).vapid_public_key == new.application_server_key
+    assert row(on_old).vapid_public == old.application_server_key
+    assert row(on_new).vapid_public == new.application_server_key
     assert [d.status for d in log(channel="webpush", user_id=user.id)] == ["sent", "sent"]
     tell(user)
     run_tasks()
@@ -156,7 +156,7 @@ def test_the_browser_says_which_key_and_which_subscription_it_replaces(
     answer = post({**a_sub, "applicationServerKey": old.application_server_key})
     assert answer.status_code == 200
     assert answer.json["key"] == new.application_server_key
-    assert row(a_sub).vapid_public_key == old.application_server_key
+    assert row(a_sub).vapid_public == old.application_server_key
     # Subscribed again with the current key, in place of the old one.
     b_sub = push_service.subscribe(201, new)
     answer = post(
@@ -164,7 +164,7 @@ def test_the_browser_says_which_key_and_which_subscription_it_replaces(
     )
     assert answer.status_code == 200
     assert row(a_sub) is None
-    assert row(b_sub).vapid_public_key == new.application_server_key
+    assert row(b_sub).vapid_public == new.application_server_key
     # A key the server does not keep is refused, and nothing is kept.
     c_sub = push_service.subscribe(201, new_vapid_keys())
     stranger = new_vapid_keys().application_server_key
@@ -183,7 +183,7 @@ def test_vapid_status_counts_the_browsers_of_each_key(runner, make_world, push_s
     for name, key in [("a", old), ("b", new), ("c", new), ("d", retired)]:
         subs[name] = push_service.subscribe(201, key)
         services.subscribe(world.supervisor.id, subs[name], "Chromium")
-        row(subs[name]).vapid_public_key = key.application_server_key
+        row(subs[name]).vapid_public = key.application_server_key
     db.session.flush()
     rotate(new, [old])
     result = runner.invoke(args=["notify", "vapid-status"])
@@ -201,7 +201,7 @@ def test_vapid_status_counts_the_browsers_of_each_key(runner, make_world, push_s
     assert row(subs["d"]) is None and row(subs["a"]) is not None
 
     # A's browser moved to the new key: the fallback is needed by no one.
-    row(subs["a"]).vapid_public_key = new.application_server_key
+    row(subs["a"]).vapid_public = new.application_server_key
     db.session.flush()
     result = runner.invoke(args=["notify", "vapid-status"])
     assert result.output.splitlines()[-1] == "No browser needs a fallback: they may be dropped."

@@ -22,9 +22,9 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table('push_subscription', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('vapid_public_key', sa.String(length=100), nullable=True))
+        batch_op.add_column(sa.Column('vapid_public', sa.String(length=100), nullable=True))
 
 
 def downgrade():
     with op.batch_alter_table('push_subscription', schema=None) as batch_op:
-        batch_op.drop_column('vapid_public_key')
+        batch_op.drop_column('vapid_public')
