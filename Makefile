@@ -43,11 +43,13 @@ run: $(VENV)/.requirements translations instance/secret_key
 		GRIDPATROL_DEMO_REPLAY=true GRIDPATROL_ALERT_RULES='{"level_threshold": 200}' \
 		GRIDPATROL_HJ212_HEALTH_ADDRESS=127.0.0.1:2120 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
-# Every test, on SpatiaLite and PostGIS, browser tests included.
+# Every test, on SpatiaLite and PostGIS, browser tests included: in TEST_WORKERS processes
+# (pytest-xdist), each test file whole in one of them, each with its own databases.
+TEST_WORKERS ?= 2
 test: $(VENV)/.requirements-dev translations
 	scripts/system-packages.sh test
 	GRIDPATROL_TEST_POSTGRES=$$(scripts/test-postgres.sh) GRIDPATROL_REQUIRE_POSTGIS=1 \
-		GRIDPATROL_REQUIRE_DEPLOY=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+		GRIDPATROL_REQUIRE_DEPLOY=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The deployment on loopback (deploy/stack.py): two gunicorns behind nginx, PostGIS, Redis, huey
 # consumers and the HJ 212 receiver, and the main journeys through nginx (also part of make test).

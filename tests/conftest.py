@@ -11,6 +11,7 @@ import shutil
 import tempfile
 import threading
 import uuid
+import weakref
 from datetime import date, timedelta
 
 import pytest
@@ -124,10 +125,26 @@ def _pg_admin_db(dbname: str, statement: str) -> None:
     engine.dispose()
 
 
+# Every app the tests made, so that their pools are closed before their database is dropped.
+_APPS: "weakref.WeakSet" = weakref.WeakSet()
+
+
 def make_app(url: str, **overrides):
     application = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url, **overrides})
     application.test_client_class = FreshContextClient
+    _APPS.add(application)
     return application
+
+
+def dispose_apps() -> None:
+    """Close the pooled connections of every app the tests made. A pool left to the garbage
+    collector closes nothing: a psycopg connection then warns (ResourceWarning, an error here)
+    in whichever test the collector happens to run, once its database is dropped under it. Run
+    before a `database` is dropped, which happens mid-session when pytest-xdist gives a worker
+    the backends' tests in turns."""
+    for application in list(_APPS):
+        with application.app_context():
+            db.engine.dispose()
 
 
 def migrate_and_load(app) -> None:
@@ -149,6 +166,7 @@ def database(request, tmp_path_factory):
     base = Database(backend, tmp_path_factory.mktemp(backend))
     migrate_and_load(make_app(base.template_url))
     yield base
+    dispose_apps()
     base.drop()
 
 
