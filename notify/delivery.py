@@ -266,18 +266,17 @@ def push_attempt(
     recorded. One whose key the server no longer keeps is not sent, and not retried: it stays
     until its browser subscribes again (as push.js does on the next page) or the key comes back
     as a fallback (it may be a server not yet restarted with the new keys)."""
+    logged = {
+        "notification_id": notification_id,
+        "user_id": user_id,
+        "channel": "webpush",
+        "target": mask_endpoint(subscription.endpoint),
+        "attempt": attempt,
+    }
     known = known_vapid_keys()
     recorded = subscription.vapid_public
     if recorded is not None and recorded not in known:
-        _log(
-            notification_id=notification_id,
-            user_id=user_id,
-            channel="webpush",
-            target=mask_endpoint(subscription.endpoint),
-            attempt=attempt,
-            status="failed",
-            answer=RETIRED,
-        )
+        _log(**logged, status="failed", answer=RETIRED)
         return False
     contact = current_app.config["VAPID_CONTACT"]
     candidates = [known[recorded]] if recorded is not None else list(known.values())
@@ -296,11 +295,7 @@ def push_attempt(
     else:
         status = "retry" if again else "failed"
     _log(
-        notification_id=notification_id,
-        user_id=user_id,
-        channel="webpush",
-        target=mask_endpoint(subscription.endpoint),
-        attempt=attempt,
+        **logged,
         status=status,
         http_status=answer.status,
         answer=answer.text[:500],
