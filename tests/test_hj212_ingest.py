@@ -526,19 +526,25 @@ def test_sigterm_while_every_connection_is_busy_closes_each_one_cleanly(live_app
     local_hour = datetime.now(zone(live_app)).replace(minute=0, second=0) - timedelta(hours=1)
     packet = data_packet(mn, data_time=local_hour.strftime("%Y%m%d%H%M%S"))
     stop = threading.Event()
+    answered = threading.Semaphore(0)  # released once by each station at its first reply
 
     def station(port):  # the same packet again and again: a duplicate is answered all the same
+        first = True
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)) as sock:
             while not stop.is_set():
                 sock.sendall(packet * 5)
                 if not sock.recv(4096):
                     return
+                if first:
+                    answered.release()
+                    first = False
 
     with serving(live_app) as (process, log, port):
         senders = [threading.Thread(target=station, args=(port,)) for _ in range(20)]
         for sender in senders:
             sender.start()
-        time.sleep(2)  # every connection sending, storing and replying
+        for _ in senders:  # every connection sending, storing and replying
+            assert answered.acquire(timeout=30), "a station got no reply"
         process.send_signal(signal.SIGTERM)
         try:
             assert process.wait(timeout=30) == 0
