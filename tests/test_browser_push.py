@@ -318,3 +318,32 @@ def test_a_browser_that_cannot_move_keeps_a_subscription_on_the_old_key(
     page.evaluate("navigator.serviceWorker.ready")
     page.wait_for_timeout(500)
     assert _fake_log(page) == tried
+
+
+PUSH_SCRIPTS = "() => [...document.scripts].filter((s) => s.src.includes('/push.js')).length"
+ONE_PUSH_SCRIPT = PUSH_SCRIPTS.replace("() =>", "() => 1 ===")
+
+
+def test_push_js_is_loaded_after_the_page_and_only_where_notifications_are_allowed(
+    phone, page, live_server
+):
+    """A first visit has not allowed notifications, so it cannot hold a subscription to keep
+    current: push.js stays off its page (and off its critical path). A browser that allowed them
+    gets it once the page has loaded, with the key and address its tag should carry."""
+    _context, first = phone  # no notifications permission: as on a first visit
+    first.wait_for_load_state("load")
+    first.wait_for_timeout(300)
+    assert first.evaluate("Notification.permission") != "granted"
+    assert first.evaluate(PUSH_SCRIPTS) == 0
+    # The settings page loads it whatever the permission: it is where one turns pushes on.
+    first.goto(live_server + "/notifications/settings")
+    first.wait_for_function(ONE_PUSH_SCRIPT)
+    first.wait_for_function("() => document.getElementById('push-state').dataset.state")
+
+    browser_sign_in(page, live_server, "cun")  # allowed (tests/conftest.py browser_context_args)
+    page.wait_for_function(ONE_PUSH_SCRIPT)
+    tag = page.evaluate(
+        "() => { const s = [...document.scripts].find((s) => s.src.includes('/push.js'));"
+        " return {key: s.dataset.key, url: s.dataset.subscribeUrl}; }"
+    )
+    assert tag["key"].startswith("B") and tag["url"].endswith("/notifications/push")

@@ -83,6 +83,22 @@
     navigator.serviceWorker.addEventListener('controllerchange', warmTabs);
   }
 
+  // Web Push (static/js/push.js) is loaded once the page has loaded, and only where it has work:
+  // the settings page, or a browser that allowed notifications (only such a browser can hold a
+  // subscription to keep current). A first visit never has that permission, so the script stays
+  // off the phone's critical path. It reads its settings from its own tag, copied from the meta.
+  function loadPush() {
+    var meta = document.querySelector('meta[name="gridpatrol-push"]');
+    var wanted = document.getElementById('push') ||
+      ('Notification' in window && Notification.permission === 'granted');
+    if (!meta || !meta.dataset.src || !wanted) return;
+    var tag = document.createElement('script');
+    Object.keys(meta.dataset).forEach(function (name) { tag.dataset[name] = meta.dataset[name]; });
+    tag.src = meta.dataset.src;
+    document.head.appendChild(tag);
+  }
+  if (document.readyState === 'complete') loadPush(); else window.addEventListener('load', loadPush);
+
   // A link to one of a page's actions (/patrol/problems/7#act-escalate) opens that action.
   function openLinkedAction() {
     var target = /^#act-[a-z_]+$/.test(location.hash) && document.getElementById(location.hash.slice(1));

@@ -1,9 +1,10 @@
-/* Web Push on this browser. On every signed-in page (templates/base.html): keep the server's
+/* Web Push on this browser. Loaded by static/js/app.js after the page, on a signed-in page
+   whose browser allowed notifications (templates/base.html's meta): keep the server's
    copy of this browser's subscription current, and move a subscription made with an older VAPID
    key to the server's current one (docs/operations.md, "Key rotation"), silently. On the
    settings page (templates/notify/settings.html): subscribe or unsubscribe, and say which state
    it is in. No inline script (CSP): the key and the address come in this script tag's data-
-   attributes, the settings page's words in the #push element's. */
+   attributes (app.js copies them from the meta), the settings page's words in #push's. */
 (function () {
   'use strict';
   var script = document.currentScript;
