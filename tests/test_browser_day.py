@@ -155,11 +155,19 @@ def test_the_queue_count_is_what_was_recorded(phone, live_server, village):
     assert page.inner_text("#queue-detail") == ""
 
 
+def open_map(page):
+    """Touch the patrol page's map preview: Leaflet, with its zoom buttons, takes its place."""
+    page.click("#patrol-map .map-preview")
+    page.wait_for_selector("#patrol-map .leaflet-control-zoom-in")
+
+
 def test_the_map_stays_under_the_bars_when_scrolled(phone, live_server):
     """Scrolling the patrol page, the map passes under the sticky bars: its zoom buttons never
     cover the queue count a supervisor relies on."""
     _context, page = phone
     open_patrol(page, live_server)
+    open_map(page)
+    page.mouse.move(1, 1)  # off the map: a wheel over Leaflet zooms the map, not the page
     bar = page.locator(".sync-bar").bounding_box()
     map_top = page.locator("#patrol-map").bounding_box()["y"]
     page.mouse.wheel(0, map_top - bar["y"] - 10)  # the map's top under the sync bar
@@ -239,6 +247,7 @@ def test_tap_targets_on_the_patrol_page_are_a_thumbs_size(phone, live_server):
     """已当场制止, 立即同步 and the map's zoom buttons were 13 to 32 px (issue 10)."""
     _context, page = phone
     open_patrol(page, live_server)
+    open_map(page)
     for selector in ("#sync-now", ".leaflet-control-zoom-in", ".leaflet-control-zoom-out"):
         box = page.locator(selector).bounding_box()
         assert box["width"] >= 44 and box["height"] >= 44, selector

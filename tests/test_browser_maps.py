@@ -26,6 +26,36 @@ def test_patrol_map_shows_the_boundary_and_the_phone(phone, live_server):
     assert page.locator(FAR).is_hidden()  # inside the village: nothing to warn about
 
 
+def test_the_map_is_drawn_without_leaflet_until_it_is_touched(phone, live_server):
+    """The first look costs no map library; a touch brings Leaflet at the same view, so the
+    boundary stays where it was on the screen."""
+    _context, page = phone
+    leaflet = []
+    page.on("request", lambda r: leaflet.append(r.url) if "leaflet" in r.url else None)
+    open_patrol(page, live_server)
+    page.wait_for_timeout(300)
+    assert page.evaluate("typeof window.L") == "undefined" and leaflet == []
+    hint = page.locator("#patrol-map .map-preview .map-preview-hint").inner_text()
+    assert hint == "点按地图可移动、缩放并查看污染源名称"
+    before = page.locator("#patrol-map path.patrol-boundary").bounding_box()
+    me_before = page.locator("#patrol-map path.patrol-me").bounding_box()
+
+    page.click("#patrol-map .map-preview")
+    page.wait_for_selector("#patrol-map.leaflet-container path.patrol-boundary", state="attached")
+    page.wait_for_selector("#patrol-map.leaflet-container path.patrol-me", state="attached")
+    assert page.locator("#patrol-map .map-preview").count() == 0
+    assert page.locator("#patrol-map path.patrol-boundary").count() == 1
+    assert any(url.endswith(".js") or ".js?" in url for url in leaflet)
+    after = page.locator("#patrol-map path.patrol-boundary").bounding_box()
+    me_after = page.locator("#patrol-map path.patrol-me").bounding_box()
+    # The same view: each shape's centre and size within two pixels (the zoom one step off
+    # would halve or double the size).
+    for was, now in ((before, after), (me_before, me_after)):
+        for at, size in (("x", "width"), ("y", "height")):
+            assert abs(was[at] + was[size] / 2 - now[at] - now[size] / 2) <= 2, (was, now)
+            assert abs(was[size] - now[size]) <= 2, (was, now)
+
+
 def test_far_from_the_grid_is_said_in_words_and_cleared_on_return(
     phone, live_server, village, artifacts_dir
 ):

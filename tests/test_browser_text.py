@@ -55,6 +55,7 @@ def test_a_source_name_is_shown_as_text_in_the_map_tooltip(
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
         browser_sign_in(page, live_server, "cun")
         page.goto(live_server + "/patrol/")
+        page.click("#patrol-map .map-preview")  # Leaflet, with its tooltips, comes on a touch
         page.wait_for_function(
             "() => document.querySelectorAll('#patrol-map path.leaflet-interactive').length >= 3"
         )

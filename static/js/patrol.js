@@ -330,7 +330,8 @@
   }
 
   function showPosition() {
-    if (!map || !position) return;
+    if (!position) return;
+    if (!map) { previewMe(); return; }
     if (!layers.me) {
       layers.me = L.circleMarker([position.lat, position.lon],
         {radius: 7, color: '#c62828', fillOpacity: 0.6, className: 'patrol-me'}).addTo(map);
@@ -356,31 +357,185 @@
   }
 
   // The map, drawn once: the grid's boundary (fetched while Leaflet loads) sets the view, or
-  // else the sources do; one layout of the tiles, not two.
+  // else the sources do; one layout of the tiles, not two. The view and the tiles come first,
+  // the boundary and the sources each in a task of its own after them: Leaflet's set-up of a
+  // polygon and of a marker with a tooltip per source is the page's heaviest script, and a phone
+  // that ran it all at once could not answer a tap for a quarter of a second (Lighthouse's TBT).
   function drawMap(own) {
     var el = $('patrol-map');
-    if (!window.L || !el) return;
+    if (!window.L || !el || map) return;
+    var focused = !!preview && preview.box.contains(document.activeElement);
+    if (preview) preview.box.remove();
+    preview = null;
     map = L.map(el, {zoomControl: true});
-    GridTiles.add(map, el, $('patrol-map-note'));
-    layers = {sources: L.layerGroup().addTo(map), me: null};
-    var points = [];
-    sources.forEach(function (s) {
-      if (s.lat === null) return;
-      points.push([s.lat, s.lon]);
-      L.circleMarker([s.lat, s.lon], {radius: 6, color: '#0b6e4f'}).bindTooltip(GridText.element(s.name)).addTo(layers.sources);
-    });
-    if (own && own.length) {
-      layers.boundary = L.geoJSON(own, {
-        style: {color: '#0b6e4f', weight: 2, fillOpacity: 0.05, className: 'patrol-boundary'},
-        interactive: false
-      }).addTo(map);
-      map.fitBounds(layers.boundary.getBounds(), {padding: [10, 10], animate: false});
+    if (focused) el.focus();
+    var placed = sources.filter(function (s) { return s.lat !== null; });
+    var points = placed.map(function (s) { return [s.lat, s.lon]; });
+    if (own && own.length && boundary && boundary.length) {
+      var corners = L.latLngBounds([]);
+      boundary.forEach(function (ring) {
+        ring.forEach(function (p) { corners.extend([p[1], p[0]]); });
+      });
+      map.fitBounds(corners, {padding: [10, 10], animate: false});
     } else if (points.length) {
       map.fitBounds(points, {padding: [20, 20], animate: false, maxZoom: 16});
     } else {
       map.setView([44.0, 87.3], 9);
     }
+    GridTiles.add(map, el, $('patrol-map-note'));
+    layers = {sources: L.layerGroup().addTo(map), me: null};
     showPosition();
+    setTimeout(function () {
+      if (!own || !own.length) return;
+      layers.boundary = L.geoJSON(own, {
+        style: {color: '#0b6e4f', weight: 2, fillOpacity: 0.05, className: 'patrol-boundary'},
+        interactive: false
+      }).addTo(map);
+    }, 0);
+    setTimeout(function () {
+      placed.forEach(function (s) {
+        L.circleMarker([s.lat, s.lon], {radius: 6, color: '#0b6e4f'})
+          .bindTooltip(GridText.element(s.name)).addTo(layers.sources);
+      });
+    }, 0);
+  }
+
+  // --- the map before Leaflet -------------------------------------------------------------------
+  // A first look at the map costs a cheap phone no library: the tiles as images, and the
+  // boundary, the sources and the phone's position in SVG, at the view Leaflet opens with.
+  // Leaflet (140 KB of script, the page's heaviest work) is loaded when the supervisor touches
+  // the map to move or zoom it, or to read a source's name, and takes the preview's place.
+  var preview = null;  // {box, svg, z, x0, y0, me}: the preview's elements and where it shows
+  var opening = null;
+  var SVG_NS = 'http://www.w3.org/2000/svg';
+  var TILE = 256;
+
+  // Web Mercator, as Leaflet's map: a point's pixel at zoom z.
+  function pixel(lat, lon, z) {
+    var size = TILE * Math.pow(2, z);
+    var sin = Math.sin(Math.max(Math.min(lat, 85.0511287798), -85.0511287798) * Math.PI / 180);
+    return [(lon + 180) / 360 * size, (0.5 - Math.log((1 + sin) / (1 - sin)) / (4 * Math.PI)) * size];
+  }
+
+  // The view drawMap's fitBounds gives: the largest whole zoom at which the points fit inside
+  // the padding, centred on them.
+  function previewView(points, pad, maxZoom, w, h) {
+    if (!points.length) return {z: 9, centre: pixel(44.0, 87.3, 9)};
+    var lats = points.map(function (p) { return p[0]; });
+    var lons = points.map(function (p) { return p[1]; });
+    var nw = pixel(Math.max.apply(null, lats), Math.min.apply(null, lons), 0);
+    var se = pixel(Math.min.apply(null, lats), Math.max.apply(null, lons), 0);
+    var scale = Math.min((w - 2 * pad) / Math.max(se[0] - nw[0], 1e-9),
+                         (h - 2 * pad) / Math.max(se[1] - nw[1], 1e-9));
+    var z = Math.max(0, Math.min(maxZoom, Math.floor(Math.log(scale) / Math.LN2)));
+    var k = Math.pow(2, z);
+    return {z: z, centre: [(nw[0] + se[0]) / 2 * k, (nw[1] + se[1]) / 2 * k]};
+  }
+
+  function svgPath(d, attrs) {
+    var path = document.createElementNS(SVG_NS, 'path');
+    path.setAttribute('d', d);
+    path.setAttribute('stroke-linejoin', 'round');  // as Leaflet draws
+    path.setAttribute('stroke-linecap', 'round');
+    Object.keys(attrs).forEach(function (k) { path.setAttribute(k, attrs[k]); });
+    return path;
+  }
+
+  // A circle of radius r as a path, as Leaflet draws a circle marker.
+  function dot(xy, r) {
+    return 'M' + (xy[0] - r).toFixed(1) + ',' + xy[1].toFixed(1) + 'a' + r + ',' + r +
+      ' 0 1,0 ' + 2 * r + ',0a' + r + ',' + r + ' 0 1,0 ' + -2 * r + ',0';
+  }
+
+  function previewXY(lat, lon) {
+    var p = pixel(lat, lon, preview.z);
+    return [p[0] - preview.x0, p[1] - preview.y0];
+  }
+
+  function previewTiles(box, m, w, h, explain) {
+    var n = Math.pow(2, preview.z), failed = false;
+    function fail() { if (!failed) { failed = true; explain(); } }
+    for (var ty = Math.floor(preview.y0 / TILE); ty * TILE < preview.y0 + h; ty++) {
+      for (var tx = Math.floor(preview.x0 / TILE); tx * TILE < preview.x0 + w; tx++) {
+        if (ty < 0 || ty >= n) continue;
+        var img = document.createElement('img');
+        img.alt = '';
+        img.width = img.height = TILE;
+        img.style.left = Math.round(tx * TILE - preview.x0) + 'px';
+        img.style.top = Math.round(ty * TILE - preview.y0) + 'px';
+        img.onerror = fail;
+        img.src = m.tiles.replace('{s}', 'a').replace('{r}', '').replace('{z}', preview.z)
+          .replace('{x}', ((tx % n) + n) % n).replace('{y}', ty);
+        box.appendChild(img);
+      }
+    }
+  }
+
+  function drawPreview(own) {
+    var el = $('patrol-map'), m = el && el.dataset, note = $('patrol-map-note');
+    if (!el || map || preview || !el.clientWidth) return;
+    var w = el.clientWidth, h = el.clientHeight;
+    var placed = sources.filter(function (s) { return s.lat !== null; });
+    var rings = own && own.length && boundary ? boundary : [];
+    var points = rings.length
+      ? [].concat.apply([], rings).map(function (p) { return [p[1], p[0]]; })
+      : placed.map(function (s) { return [s.lat, s.lon]; });
+    var v = previewView(points, rings.length ? 10 : 20, rings.length ? 18 : 16, w, h);
+    var box = document.createElement('div');
+    box.className = 'map-preview';
+    box.setAttribute('role', 'button');
+    box.tabIndex = 0;
+    preview = {box: box, z: v.z, x0: v.centre[0] - w / 2, y0: v.centre[1] - h / 2, me: null};
+    function explain() { if (note && !note.textContent) note.textContent = m.labelNoTiles || ''; }
+    if (m.tiles) previewTiles(box, m, w, h, explain); else explain();
+    var svg = preview.svg = document.createElementNS(SVG_NS, 'svg');
+    svg.setAttribute('width', w);
+    svg.setAttribute('height', h);
+    svg.setAttribute('aria-hidden', 'true');
+    if (rings.length) {
+      svg.appendChild(svgPath(rings.map(function (ring) {
+        return 'M' + ring.map(function (p) {
+          return previewXY(p[1], p[0]).map(function (c) { return c.toFixed(1); }).join(',');
+        }).join('L') + 'Z';
+      }).join(''), {'class': 'patrol-boundary', fill: '#0b6e4f', 'fill-opacity': '0.05',
+                   'fill-rule': 'evenodd', stroke: '#0b6e4f', 'stroke-width': '2'}));
+    }
+    placed.forEach(function (s) {
+      svg.appendChild(svgPath(dot(previewXY(s.lat, s.lon), 6),
+        {fill: '#0b6e4f', 'fill-opacity': '0.2', stroke: '#0b6e4f', 'stroke-width': '3'}));
+    });
+    box.appendChild(svg);
+    [['map-preview-hint', m.labelOpen], ['map-preview-credit', m.attribution]].forEach(function (part) {
+      if (!part[1]) return;
+      var span = document.createElement('span');
+      span.className = part[0];
+      span.textContent = part[1];
+      box.appendChild(span);
+    });
+    ['pointerdown', 'keydown', 'wheel', 'click'].forEach(function (type) {
+      box.addEventListener(type, openMap, {passive: true});
+    });
+    el.appendChild(box);
+    previewMe();
+  }
+
+  function previewMe() {
+    if (!preview || !position) return;
+    var path = dot(previewXY(position.lat, position.lon), 7);
+    if (!preview.me) {
+      preview.me = preview.svg.appendChild(svgPath(path, {'class': 'patrol-me', fill: '#c62828',
+        'fill-opacity': '0.6', stroke: '#c62828', 'stroke-width': '3'}));
+    }
+    preview.me.setAttribute('d', path);
+  }
+
+  // The first touch of the map: Leaflet takes the preview's place (from the service worker's
+  // cache after the first visit; offline and never cached, the preview stays).
+  function openMap() {
+    if (map || opening) return;
+    opening = Promise.all([loadLeaflet(), boundaryLoaded]).then(function (r) {
+      drawMap(r[1]);
+    }, function () { opening = null; });
   }
 
   // The grid's own shape: kept for the far-away warning, and drawn on the map.
@@ -426,6 +581,8 @@
   $('report-problem').addEventListener('click', function () { openProblem(null); });
   $('problem-form').addEventListener('submit', saveProblem);
 
+  // The grid's boundary is fetched alongside the sources, not after them: the map waits on it.
+  var boundaryLoaded = loadBoundary();
   Promise.all([Q.get(KEY.patrol), Q.get(KEY.visited), Q.get(KEY.route), loadSources()])
     .then(function (r) {
       patrol = r[0];
@@ -441,14 +598,12 @@
       render();
       renderSources();
       // The rest in tasks of their own, the map last: the list is drawn first, and no single
-      // task blocks the phone for long (Leaflet's set-up is the page's heaviest work).
+      // task blocks the phone for long.
       setTimeout(function () {
         showFar();
         Q.changed();
         kick();
-        Promise.all([loadLeaflet(), loadBoundary()]).then(function (r) {
-          setTimeout(function () { drawMap(r[1]); }, 0);
-        }, function () { /* offline and never cached: no map */ });
+        boundaryLoaded.then(function (own) { setTimeout(function () { drawPreview(own); }, 0); });
       }, 0);
     });
   if (navigator.geolocation) {
