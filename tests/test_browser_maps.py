@@ -56,6 +56,33 @@ def test_the_map_is_drawn_without_leaflet_until_it_is_touched(phone, live_server
             assert abs(was[size] - now[size]) <= 2, (was, now)
 
 
+def test_the_preview_is_drawn_again_for_a_new_size_and_opened_by_keys_that_act_on_a_map(
+    phone, live_server
+):
+    _context, page = phone
+    open_patrol(page, live_server)
+    svg = "#patrol-map .map-preview svg"
+    assert page.locator(svg).get_attribute("width") == str(
+        page.evaluate("document.getElementById('patrol-map').clientWidth")
+    )
+    page.set_viewport_size({"width": 740, "height": 360})  # turned on its side
+    page.wait_for_function(
+        "() => { const svg = document.querySelector('#patrol-map .map-preview svg');"
+        " return !!svg && +svg.getAttribute('width') ==="
+        " document.getElementById('patrol-map').clientWidth; }"
+    )
+    assert page.locator("#patrol-map .map-preview").count() == 1
+    page.wait_for_selector("#patrol-map path.patrol-me", state="attached")
+
+    page.focus("#patrol-map .map-preview")
+    page.keyboard.press("Tab")  # passing over the map loads nothing
+    page.wait_for_timeout(300)
+    assert page.evaluate("typeof window.L") == "undefined"
+    page.focus("#patrol-map .map-preview")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#patrol-map.leaflet-container path.patrol-boundary", state="attached")
+
+
 def test_far_from_the_grid_is_said_in_words_and_cleared_on_return(
     phone, live_server, village, artifacts_dir
 ):

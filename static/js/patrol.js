@@ -405,7 +405,7 @@
   // boundary, the sources and the phone's position in SVG, at the view Leaflet opens with.
   // Leaflet (140 KB of script, the page's heaviest work) is loaded when the supervisor touches
   // the map to move or zoom it, or to read a source's name, and takes the preview's place.
-  var preview = null;  // {box, svg, z, x0, y0, me}: the preview's elements and where it shows
+  var preview = null;  // {box, svg, me, z, x0, y0, w, h}: its elements, its view and its size
   var opening = null;
   var SVG_NS = 'http://www.w3.org/2000/svg';
   var TILE = 256;
@@ -485,7 +485,7 @@
     box.className = 'map-preview';
     box.setAttribute('role', 'button');
     box.tabIndex = 0;
-    preview = {box: box, z: v.z, x0: v.centre[0] - w / 2, y0: v.centre[1] - h / 2, me: null};
+    preview = {box: box, z: v.z, x0: v.centre[0] - w / 2, y0: v.centre[1] - h / 2, w: w, h: h, me: null};
     function explain() { if (note && !note.textContent) note.textContent = m.labelNoTiles || ''; }
     if (m.tiles) previewTiles(box, m, w, h, explain); else explain();
     var svg = preview.svg = document.createElementNS(SVG_NS, 'svg');
@@ -530,8 +530,11 @@
   }
 
   // The first touch of the map: Leaflet takes the preview's place (from the service worker's
-  // cache after the first visit; offline and never cached, the preview stays).
-  function openMap() {
+  // cache after the first visit; offline and never cached, the preview stays). Of the keys,
+  // those that would act on a map: Tab passes over it without loading anything.
+  var MAP_KEYS = /^(Enter| |Spacebar|Arrow\w+|\+|-|=)$/;
+  function openMap(event) {
+    if (event && event.type === 'keydown' && !MAP_KEYS.test(event.key)) return;
     if (map || opening) return;
     opening = Promise.all([loadLeaflet(), boundaryLoaded]).then(function (r) {
       drawMap(r[1]);
@@ -571,6 +574,15 @@
       }).catch(function () { /* Background Sync is optional */ });
     }
   }
+
+  // A phone turned on its side: the preview is drawn again for the map's new size.
+  window.addEventListener('resize', function () {
+    var el = $('patrol-map');
+    if (!preview || !el || (preview.w === el.clientWidth && preview.h === el.clientHeight)) return;
+    preview.box.remove();
+    preview = null;
+    boundaryLoaded.then(drawPreview);
+  });
 
   window.addEventListener('gridpatrol:queue', showQueue);
   window.addEventListener('online', kick);
