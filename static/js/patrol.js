@@ -454,7 +454,10 @@
 
   function previewTiles(box, m, w, h, explain) {
     var n = Math.pow(2, preview.z), failed = false;
-    function fail() { if (!failed) { failed = true; explain(); } }
+    function fail() {
+      this.style.visibility = 'hidden';  // no broken-image edge across the map
+      if (!failed) { failed = true; explain(); }
+    }
     for (var ty = Math.floor(preview.y0 / TILE); ty * TILE < preview.y0 + h; ty++) {
       for (var tx = Math.floor(preview.x0 / TILE); tx * TILE < preview.x0 + w; tx++) {
         if (ty < 0 || ty >= n) continue;
